@@ -1,0 +1,1 @@
+"""Promotion pipeline for the news-sentiment application."""

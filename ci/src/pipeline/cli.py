@@ -1,0 +1,105 @@
+"""The `pipeline` command line: parses arguments, runs a verb, maps errors to exit codes.
+
+Exit codes: 0 ok, 1 a stage failed, 2 bad input or usage, 3 refused by the gate or a precondition.
+"""
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pipeline import console, emulator, project, promote, selftest, unit_tests
+from pipeline.errors import PipelineError
+from pipeline.stages import StageRunner
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors name the fix and exit 2 without a traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        console.error(f"{message} (see `./pipeline {self.prog.split()[-1]} --help`)")
+        raise SystemExit(2)
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any]) -> None:
+    if getattr(args, "json", False):
+        console.out.print_json(json.dumps(payload, default=str))
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    return selftest.run(project.root(), args.pytest_args)
+
+
+def cmd_unit_test(args: argparse.Namespace) -> int:
+    runner = StageRunner(listener=console.progress)
+    with runner.stage("unit-test") as log:
+        unit_tests.run(project.root(), log)
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    repo = project.root()
+    project.check_environment(repo, args.env)
+    outcome = promote.promote(repo, args.env, listener=console.progress)
+    console.summary("promotion", [outcome.summary_row()])
+    console.err.print(f"run record: {outcome.record_path}")
+    _emit(args, outcome.to_json())
+    return outcome.exit_code
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    state = project.state_dir(project.root())
+    if args.action == "start":
+        current, started = emulator.ensure_running(state)
+        verb = "started" if started else "already running"
+        console.err.print(f"emulator {verb} at {current.endpoint} (pid {current.pid})")
+    elif args.action == "stop":
+        stopped = emulator.stop_background(state)
+        console.err.print(f"emulator stopped (pid {stopped.pid})" if stopped else "no emulator running")
+        current = None
+    else:
+        current = emulator.load(state)
+        console.err.print(f"emulator running at {current.endpoint}" if current else "emulator stopped")
+    running = current is not None
+    _emit(args, {"running": running, "endpoint": current.endpoint if current else None,
+                 "pid": current.pid if current else None})
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pipeline", description=__doc__.splitlines()[0])
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+
+    def verb(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> Any:
+        sub = verbs.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    test = verb("test", cmd_test, "Run the whole test suite plus ruff check and format")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+
+    verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
+
+    prom = verb("promote", cmd_promote, "Promote the current commit to an environment")
+    prom.add_argument("--env", required=True, help="target environment (terraform tfvars name)")
+    prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    emu = verb("emulator", cmd_emulator, "Manage the background AWS emulator (moto server)")
+    emu.add_argument("action", choices=["start", "stop", "status"])
+    emu.add_argument("--json", action="store_true", help="print the state as JSON on stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except PipelineError as exc:
+        console.error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted; the run record keeps what finished")
+        return 130
+

@@ -1,0 +1,176 @@
+"""The embedded AWS emulator: a moto server on 127.0.0.1, started and owned by the pipeline.
+
+A background emulator is described by `.pipeline/emulator.json` (pid, port, endpoint). It is
+trusted only while that pid is alive, is a moto server, and itself listens on that port, so a
+stale file or a port taken over by another program is never mistaken for our emulator.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+from pipeline.errors import EmulatorError
+
+HOST = "127.0.0.1"
+START_TIMEOUT = 30.0
+STATE_FILE = "emulator.json"
+
+
+@dataclass(frozen=True)
+class Emulator:
+    pid: int
+    port: int
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(f"{self.endpoint}/moto-api/", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def owns_port(self) -> bool:
+        """True when this pid is alive, is moto, and holds the listening socket on the port."""
+        cmdline = Path(f"/proc/{self.pid}/cmdline")
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            return _pid_alive(self.pid) and not Path("/proc").is_dir()
+        if b"moto.server" not in args:
+            return False
+        return _listening_inode(self.port) in _socket_inodes(self.pid)
+
+    def configure(self) -> None:
+        """Use moto's no-Docker Lambda backend; it must be set before any function exists."""
+        response = requests.post(
+            f"{self.endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
+        )
+        if response.status_code >= 300:
+            raise EmulatorError(f"moto at {self.endpoint} rejected its configuration")
+
+    def reset(self) -> None:
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(self.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(self.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+
+def start(log_path: Path | None = None, *, detach: bool = False, attempts: int = 3) -> Emulator:
+    """Start a moto server on a free port and wait until it answers and is configured."""
+    failure = ""
+    for _ in range(attempts):
+        port = free_port()
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=detach,
+            )
+        finally:
+            if log_path:
+                log.close()
+        emulator = Emulator(process.pid, port)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline and process.poll() is None:
+            if emulator.owns_port() and emulator.healthy():
+                emulator.configure()
+                return emulator
+            time.sleep(0.1)
+        failure = f"exit code {process.poll()}" if process.poll() is not None else "timed out"
+        emulator.stop()
+        process.wait(timeout=5)
+    where = f"; see {log_path}" if log_path else ""
+    raise EmulatorError(f"moto server did not start on {HOST} ({failure}){where}")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def load(state_dir: Path) -> Emulator | None:
+    """The recorded background emulator, if the record is readable and still describes it."""
+    try:
+        data = json.loads((state_dir / STATE_FILE).read_text())
+        emulator = Emulator(int(data["pid"]), int(data["port"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return emulator if emulator.owns_port() and emulator.healthy() else None
+
+
+def ensure_running(state_dir: Path) -> tuple[Emulator, bool]:
+    """Reuse the background emulator or start one; returns it and whether it was started now."""
+    current = load(state_dir)
+    if current:
+        return current, False
+    emulator = start(state_dir / "emulator.log", detach=True)
+    record = {**asdict(emulator), "endpoint": emulator.endpoint, "started_at": time.time()}
+    tmp = state_dir / (STATE_FILE + ".tmp")
+    tmp.write_text(json.dumps(record))
+    tmp.replace(state_dir / STATE_FILE)
+    return emulator, True
+
+
+def stop_background(state_dir: Path) -> Emulator | None:
+    current = load(state_dir)
+    if current:
+        current.stop()
+    (state_dir / STATE_FILE).unlink(missing_ok=True)
+    return current
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    with contextlib.suppress(OSError):
+        return stat.read_text().split(") ", 1)[1][0] != "Z"
+    return True
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    return inodes
+
+
+def _listening_inode(port: int) -> str | None:
+    """The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp."""
+    wanted = f"0100007F:{port:04X}"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1] == wanted and fields[3] == "0A":
+                return fields[9]
+    return None

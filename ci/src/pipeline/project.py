@@ -1,0 +1,42 @@
+"""Where things live in the repository, and the environments Terraform defines."""
+
+import os
+from pathlib import Path
+
+from pipeline.errors import UsageError
+
+
+def root() -> Path:
+    """The repository root: `PIPELINE_ROOT`, else the nearest parent holding `dagger.json`."""
+    override = os.environ.get("PIPELINE_ROOT")
+    if override:
+        return Path(override).resolve()
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "dagger.json").is_file() and (candidate / "terraform").is_dir():
+            return candidate
+    raise UsageError(
+        f"no pipeline repository found at or above {here}; run ./pipeline from the repository "
+        "or set PIPELINE_ROOT"
+    )
+
+
+def state_dir(repo: Path) -> Path:
+    path = repo / ".pipeline"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def environments(repo: Path) -> list[str]:
+    """Environment names are the tfvars files Terraform knows, so the two cannot disagree."""
+    return sorted(p.stem for p in (repo / "terraform" / "environments").glob("*.tfvars"))
+
+
+def check_environment(repo: Path, name: str) -> str:
+    known = environments(repo)
+    if name not in known:
+        raise UsageError(
+            f"unknown environment {name!r}; valid environments are: {', '.join(known)} "
+            "(from terraform/environments/*.tfvars)"
+        )
+    return name

@@ -1,0 +1,75 @@
+"""Stage results and the run that collects them: timing, outcome and the failing log tail."""
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from pipeline.errors import PipelineError
+
+Status = Literal["ok", "failed", "refused", "skipped"]
+LOG_TAIL_LINES = 40
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: Status
+    seconds: float
+    detail: str = ""
+    log_tail: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "seconds": round(self.seconds, 3)}
+
+
+class StageLog:
+    """What a stage says while it runs; its tail goes into the run record if it fails."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.detail = ""
+
+    def write(self, text: str) -> None:
+        self.lines.extend(text.rstrip("\n").splitlines())
+
+    def tail(self) -> list[str]:
+        return self.lines[-LOG_TAIL_LINES:]
+
+
+Listener = Callable[[str, StageResult | None], None]
+
+
+@dataclass
+class StageRunner:
+    """Runs named stages in order, records each result and notifies a listener (the CLI)."""
+
+    listener: Listener = lambda name, result: None  # noqa: E731
+    on_result: Callable[[StageResult], None] = lambda result: None  # noqa: E731
+    results: list[StageResult] = field(default_factory=list)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageLog]:
+        log = StageLog()
+        self.listener(name, None)
+        started = time.monotonic()
+        try:
+            yield log
+        except PipelineError as exc:
+            status: Status = "refused" if exc.exit_code == 3 else "failed"
+            self._finish(StageResult(name, status, time.monotonic() - started, str(exc), log.tail()))
+            raise
+        except BaseException as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            self._finish(StageResult(name, "failed", time.monotonic() - started, detail, log.tail()))
+            raise
+        self._finish(StageResult(name, "ok", time.monotonic() - started, log.detail))
+
+    def skip(self, name: str, reason: str) -> None:
+        self._finish(StageResult(name, "skipped", 0.0, reason))
+
+    def _finish(self, result: StageResult) -> None:
+        self.results.append(result)
+        self.listener(result.name, result)
+        self.on_result(result)

@@ -1,0 +1,1 @@
+"""Analysis Lambda: scores each queued item's sentiment with VADER."""

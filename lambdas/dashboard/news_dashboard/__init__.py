@@ -1,0 +1,1 @@
+"""Dashboard Lambda: a Function URL (payload format 2.0) serving health, items and stats."""

@@ -1,0 +1,93 @@
+"""Dashboard routes. Every route requires X-API-Key, compared in constant time."""
+
+import hmac
+import os
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import BotoCoreError, ClientError
+
+from news_common import items
+from news_common.config import require
+from news_common.logs import get_logger
+from news_common.secrets import get_secret
+from news_dashboard.http import header, json_response, method_and_path
+
+log = get_logger(__name__)
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    method, path = method_and_path(event)
+    if not _authorised(header(event, "x-api-key")):
+        return json_response(
+            401, {"error": "unauthorized", "message": "missing or invalid X-API-Key"}
+        )
+    route = _ROUTES.get(path)
+    if route is None:
+        return json_response(404, {"error": "not_found", "message": f"no route {path}"})
+    if method != "GET":
+        return json_response(405, {"error": "method_not_allowed", "message": "use GET"})
+    table = boto3.resource("dynamodb").Table(require("ITEMS_TABLE"))
+    return route(table, event.get("queryStringParameters") or {})
+
+
+def _authorised(presented: str | None) -> bool:
+    expected = get_secret(require("DASHBOARD_SECRET_NAME"))
+    return presented is not None and hmac.compare_digest(
+        presented.encode("utf-8"), expected.encode("utf-8")
+    )
+
+
+def _health(table: Any, query: dict[str, str]) -> dict[str, Any]:
+    try:
+        status = table.meta.client.describe_table(TableName=table.name)["Table"]["TableStatus"]
+        dynamodb = "ok" if status == "ACTIVE" else f"table {status}"
+    except (ClientError, BotoCoreError) as exc:
+        dynamodb = f"error: {type(exc).__name__}"
+    healthy = dynamodb == "ok"
+    body = {
+        "status": "healthy" if healthy else "unhealthy",
+        "version": os.environ.get("APP_VERSION", "unknown"),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "checks": {"dynamodb": dynamodb},
+    }
+    return json_response(200 if healthy else 503, body)
+
+
+def _items(table: Any, query: dict[str, str]) -> dict[str, Any]:
+    raw = query.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        return json_response(
+            400, {"error": "bad_request", "message": f"limit must be an integer 1..{MAX_LIMIT}"}
+        )
+    result = table.query(
+        IndexName=items.STATUS_INDEX,
+        KeyConditionExpression=Key(items.STATUS).eq(items.ANALYZED),
+        ScanIndexForward=False,
+        Limit=int(raw),
+    )
+    return json_response(200, {"items": result["Items"], "count": len(result["Items"])})
+
+
+def _stats(table: Any, query: dict[str, str]) -> dict[str, Any]:
+    counts: Counter[str] = Counter({label: 0 for label in items.SENTIMENTS})
+    kwargs: dict[str, Any] = {
+        "IndexName": items.STATUS_INDEX,
+        "KeyConditionExpression": Key(items.STATUS).eq(items.ANALYZED),
+        "ProjectionExpression": "sentiment",
+    }
+    while True:
+        page = table.query(**kwargs)
+        counts.update(item["sentiment"] for item in page["Items"] if "sentiment" in item)
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return json_response(200, {"sentiment": dict(counts), "total": sum(counts.values())})
+
+
+_ROUTES = {"/health": _health, "/items": _items, "/stats": _stats}

@@ -1,0 +1,1 @@
+"""Ingestion Lambda: fetches headlines from NewsAPI and queues new items for analysis."""

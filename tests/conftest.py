@@ -1,0 +1,29 @@
+"""Fixtures shared by every suite: a real moto server on a free port, owned by the test session."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pipeline import emulator
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
+    server = emulator.start(tmp_path_factory.mktemp("moto") / "moto.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server: emulator.Emulator, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A clean emulated account for one test, reached through boto3's standard variables."""
+    moto_server.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_server.endpoint
