@@ -34,7 +34,9 @@ def dashboard_url(app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
                 """Quiet."""
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         servers.append(server)
         monkeypatch.setenv("DASHBOARD_URL", f"http://127.0.0.1:{server.server_address[1]}")
 

@@ -19,7 +19,8 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        console.error(f"{message} (see `./pipeline {self.prog.split()[-1]} --help`)")
+        command = " ".join(["./pipeline", *self.prog.split()[1:]])
+        console.error(f"{message} (see `{command} --help`)")
         raise SystemExit(2)
 
 
@@ -57,14 +58,24 @@ def cmd_emulator(args: argparse.Namespace) -> int:
         console.err.print(f"emulator {verb} at {current.endpoint} (pid {current.pid})")
     elif args.action == "stop":
         stopped = emulator.stop_background(state)
-        console.err.print(f"emulator stopped (pid {stopped.pid})" if stopped else "no emulator running")
+        console.err.print(
+            f"emulator stopped (pid {stopped.pid})" if stopped else "no emulator running"
+        )
         current = None
     else:
         current = emulator.load(state)
-        console.err.print(f"emulator running at {current.endpoint}" if current else "emulator stopped")
+        console.err.print(
+            f"emulator running at {current.endpoint}" if current else "emulator stopped"
+        )
     running = current is not None
-    _emit(args, {"running": running, "endpoint": current.endpoint if current else None,
-                 "pid": current.pid if current else None})
+    _emit(
+        args,
+        {
+            "running": running,
+            "endpoint": current.endpoint if current else None,
+            "pid": current.pid if current else None,
+        },
+    )
     return 0
 
 
@@ -77,8 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    test = verb("test", cmd_test, "Run the whole test suite plus ruff check and format")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra pytest arguments")
+    verb("test", cmd_test, "Run the whole test suite plus ruff; extra arguments go to pytest")
 
     verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
 
@@ -93,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.verb != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = extra
     try:
         return args.handler(args)
     except PipelineError as exc:
@@ -102,4 +116,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; the run record keeps what finished")
         return 130
-

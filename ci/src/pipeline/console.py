@@ -9,10 +9,15 @@ from rich.table import Table
 
 from pipeline.stages import StageResult
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
-_MARK = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "refused": "[yellow]⊘[/]", "skipped": "[dim]-[/]"}
+_MARK = {
+    "ok": "[green]✓[/]",
+    "failed": "[red]✗[/]",
+    "refused": "[yellow]⊘[/]",
+    "skipped": "[dim]-[/]",
+}
 
 
 def progress(name: str, result: StageResult | None) -> None:

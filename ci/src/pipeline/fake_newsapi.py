@@ -60,7 +60,9 @@ class FakeNewsApi:
     def start(self, port: int = 0) -> "FakeNewsApi":
         self._server = ThreadingHTTPServer((HOST, port), _handler_for(self))
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

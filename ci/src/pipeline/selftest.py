@@ -23,8 +23,7 @@ def run(repo: Path, pytest_args: list[str]) -> int:
         [sys.executable, "-m", "pytest", *pytest_args], cwd=repo, check=False
     ).returncode
     if failed:
-        console.error(
-            f"{', '.join(failed)} failed; fix with `.venv/bin/ruff format . && .venv/bin/ruff check --fix .`"
-        )
+        fix = ".venv/bin/ruff format . && .venv/bin/ruff check --fix ."
+        console.error(f"{', '.join(failed)} failed; fix with `{fix}`")
         return 1
     return code

@@ -30,7 +30,9 @@ def _git(repo: Path, *args: str) -> str:
             ["git", *args], cwd=repo, capture_output=True, text=True, check=True, timeout=30
         )
     except FileNotFoundError:
-        raise UsageError("git is not installed; the pipeline identifies artifacts by git sha") from None
+        raise UsageError(
+            "git is not installed; the pipeline identifies artifacts by git sha"
+        ) from None
     except subprocess.CalledProcessError as exc:
         raise UsageError(
             f"git {' '.join(args)} failed in {repo}: {exc.stderr.strip()}; "

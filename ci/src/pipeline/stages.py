@@ -45,8 +45,8 @@ Listener = Callable[[str, StageResult | None], None]
 class StageRunner:
     """Runs named stages in order, records each result and notifies a listener (the CLI)."""
 
-    listener: Listener = lambda name, result: None  # noqa: E731
-    on_result: Callable[[StageResult], None] = lambda result: None  # noqa: E731
+    listener: Listener = lambda name, result: None
+    on_result: Callable[[StageResult], None] = lambda result: None
     results: list[StageResult] = field(default_factory=list)
 
     @contextmanager
@@ -58,11 +58,15 @@ class StageRunner:
             yield log
         except PipelineError as exc:
             status: Status = "refused" if exc.exit_code == 3 else "failed"
-            self._finish(StageResult(name, status, time.monotonic() - started, str(exc), log.tail()))
+            self._finish(
+                StageResult(name, status, time.monotonic() - started, str(exc), log.tail())
+            )
             raise
         except BaseException as exc:
             detail = f"{type(exc).__name__}: {exc}"
-            self._finish(StageResult(name, "failed", time.monotonic() - started, detail, log.tail()))
+            self._finish(
+                StageResult(name, "failed", time.monotonic() - started, detail, log.tail())
+            )
             raise
         self._finish(StageResult(name, "ok", time.monotonic() - started, log.detail))
 

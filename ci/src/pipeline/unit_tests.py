@@ -10,7 +10,17 @@ from pipeline.stages import StageLog
 
 def run(repo: Path, log: StageLog) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/unit", "-m", "unit", "-q", "-p", "no:cacheprovider"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "tests/unit",
+            "-m",
+            "unit",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ],
         cwd=repo,
         capture_output=True,
         text=True,

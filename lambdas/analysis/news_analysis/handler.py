@@ -4,10 +4,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-
 from news_analysis.sentiment import score
-from news_common import items
+from news_common import aws, items
 from news_common.config import require
 from news_common.logs import get_logger
 
@@ -19,7 +17,7 @@ class PoisonMessageError(ValueError):
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-    table = boto3.resource("dynamodb").Table(require("ITEMS_TABLE"))
+    table = aws.table(require("ITEMS_TABLE"))
     failures = []
     for record in event.get("Records", []):
         try:

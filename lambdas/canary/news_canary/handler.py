@@ -4,9 +4,8 @@ import json
 import os
 from typing import Any
 
-import boto3
-
 from news_canary.probe import probe
+from news_common import aws
 from news_common.config import number, require
 from news_common.logs import get_logger
 from news_common.secrets import get_secret
@@ -37,7 +36,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log.info("canary passed", extra={"fields": report})
         return report
     environment = os.environ.get("ENVIRONMENT", "unknown")
-    boto3.client("sns").publish(
+    aws.client("sns").publish(
         TopicArn=require("ALERTS_TOPIC_ARN"),
         Subject=f"[{environment}] dashboard canary failed"[:100],
         Message=json.dumps({"check": "canary", "environment": environment, **report}),

@@ -5,9 +5,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from news_common import aws
 from news_common.logs import register_secret
 
 CACHE_SECONDS = 300.0
@@ -24,7 +24,7 @@ def get_secret(name: str, *, fresh: bool = False) -> str:
         return cached[1]
     try:
         with _debug_logging_off():
-            value = boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
+            value = aws.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
     except (ClientError, BotoCoreError, KeyError) as exc:
         raise SecretUnavailableError(f"cannot read secret {name!r}: {type(exc).__name__}") from None
     register_secret(value)

@@ -6,11 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 
-from news_common import items
+from news_common import aws, items
 from news_common.config import require
 from news_common.logs import get_logger
 from news_common.secrets import get_secret
@@ -32,7 +31,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return json_response(404, {"error": "not_found", "message": f"no route {path}"})
     if method != "GET":
         return json_response(405, {"error": "method_not_allowed", "message": "use GET"})
-    table = boto3.resource("dynamodb").Table(require("ITEMS_TABLE"))
+    table = aws.table(require("ITEMS_TABLE"))
     return route(table, event.get("queryStringParameters") or {})
 
 

@@ -4,10 +4,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from news_common import items
+from news_common import aws, items
 from news_common.config import number, require
 from news_common.logs import get_logger
 from news_common.secrets import get_secret
@@ -18,7 +17,7 @@ log = get_logger(__name__)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
-    table = boto3.resource("dynamodb").Table(require("ITEMS_TABLE"))
+    table = aws.table(require("ITEMS_TABLE"))
     topic_arn = require("ANALYSIS_TOPIC_ARN")
     api_key = get_secret(require("NEWSAPI_SECRET_NAME"))
     articles = fetch_articles(
@@ -31,7 +30,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
         backoff=number("NEWSAPI_BACKOFF_SECONDS", 0.5),
     )
     counts = {"fetched": len(articles), "stored": 0, "duplicates": 0, "skipped": 0}
-    sns = boto3.client("sns")
+    sns = aws.client("sns")
     now = datetime.now(UTC).isoformat(timespec="seconds")
     for article in articles:
         item = normalise(article)
