@@ -1,0 +1,9 @@
+# preprod mirrors prod; only scale, schedule and retention differ.
+environment            = "preprod"
+ingestion_schedule     = "rate(2 hours)"
+point_in_time_recovery = false
+log_retention_days     = 14
+github_repository      = "newsflow/newsflow"
+isolated_from          = ["prod"]
+state_bucket           = "newsflow-tfstate"
+lock_table             = "newsflow-tflock"

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from pipeline import console, emulator, project, promote, selftest, unit_tests
+from pipeline import console, emulator, project, promote, selftest, target, unit_tests
 from pipeline.errors import PipelineError
 from pipeline.stages import StageRunner
 
@@ -36,14 +36,15 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_unit_test(args: argparse.Namespace) -> int:
     runner = StageRunner(listener=console.progress)
     with runner.stage("unit-test") as log:
-        unit_tests.run(project.root(), log)
+        repo = project.root()
+        unit_tests.run(repo, project.state_dir(repo), log, use_cache=False)
     return 0
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
     repo = project.root()
     project.check_environment(repo, args.env)
-    outcome = promote.promote(repo, args.env, listener=console.progress)
+    outcome = promote.promote(repo, args.env, console.progress, args.target)
     console.summary("promotion", [outcome.summary_row()])
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
@@ -94,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     prom = verb("promote", cmd_promote, "Promote the current commit to an environment")
     prom.add_argument("--env", required=True, help="target environment (terraform tfvars name)")
+    prom.add_argument(
+        "--target",
+        choices=target.KINDS,
+        help="emulated (default, or PIPELINE_TARGET) or aws (credentials from the AWS chain)",
+    )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
     emu = verb("emulator", cmd_emulator, "Manage the background AWS emulator (moto server)")

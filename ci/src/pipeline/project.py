@@ -1,7 +1,11 @@
 """Where things live in the repository, and the environments Terraform defines."""
 
+import getpass
 import os
+import socket
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import UsageError
 
@@ -40,3 +44,19 @@ def check_environment(repo: Path, name: str) -> str:
             "(from terraform/environments/*.tfvars)"
         )
     return name
+
+
+def settings(repo: Path) -> dict[str, Any]:
+    """The pipeline's own settings: `[tool.newsflow]` in pyproject.toml."""
+    with (repo / "pyproject.toml").open("rb") as handle:
+        return tomllib.load(handle).get("tool", {}).get("newsflow", {})
+
+
+def protected_environments(repo: Path) -> set[str]:
+    """Environments that take only clean, committed builds."""
+    return set(settings(repo).get("protected_environments", []))
+
+
+def operator() -> str:
+    """Who runs this promotion, for the ledger: set PIPELINE_OPERATOR in CI."""
+    return os.environ.get("PIPELINE_OPERATOR") or f"{getpass.getuser()}@{socket.gethostname()}"

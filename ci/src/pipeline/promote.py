@@ -1,14 +1,37 @@
 """The promotion algorithm, written once: it orders the stages, records every result and decides
-the outcome. Where a stage executes (this process, or a Dagger container) is not its concern."""
+the outcome. Where a step executes (this process, or a Dagger container) is not its concern."""
 
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import project, source, unit_tests
-from pipeline.errors import PipelineError
+from pipeline import (
+    artifacts,
+    awserrors,
+    bootstrap,
+    deploy,
+    packaging,
+    project,
+    source,
+    target,
+    terraform,
+    unit_tests,
+)
+from pipeline.errors import PipelineError, RefusedError
+from pipeline.ledger import Ledger
 from pipeline.runrecord import RunRecord
 from pipeline.stages import Listener, StageRunner
+
+PLAN_FILE = "tfplan"
+# The package bucket must exist before the first upload; on a first deploy it is applied alone.
+BUCKET_RESOURCES = (
+    "module.app.aws_s3_bucket.packages",
+    "module.app.aws_s3_bucket_versioning.packages",
+    "module.app.aws_s3_bucket_server_side_encryption_configuration.packages",
+    "module.app.aws_s3_bucket_public_access_block.packages",
+)
 
 
 @dataclass
@@ -50,28 +73,171 @@ class Outcome:
         }
 
 
-def promote(repo: Path, env: str, listener: Listener) -> Outcome:
+@dataclass
+class Promotion:
+    """The state one promotion accumulates as its stages run."""
+
+    repo: Path
+    state: Path
+    env: str
+    src: source.Source
+    tgt: target.Target
+    record: RunRecord
+    runner: StageRunner
+    manifest: dict[str, Any] = field(default_factory=dict)
+    packages: list[packaging.Package] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    previous: dict[str, str] = field(default_factory=dict)
+    workspace: terraform.Workspace | None = None
+    reached_target: bool = False
+
+    def tf_vars(self) -> dict[str, str]:
+        return {"lambda_version": self.src.sha}
+
+    def unit_test(self) -> None:
+        with self.runner.stage("unit-test") as log:
+            unit_tests.run(self.repo, self.state, log)
+
+    def package(self) -> None:
+        with self.runner.stage("package") as log:
+            built = packaging.package_all(self.repo, self.state / "cache")
+            self.packages = [package for package, _ in built]
+            out = self.state / "artifacts" / self.src.sha
+            self.manifest = packaging.export(out, self.src, self.packages)
+            reused = sum(cached for _, cached in built)
+            total = sum(p.size for p in self.packages)
+            log.detail = f"{len(built)} zips, {total / 1e6:.2f} MB, {reused} from cache → {out}"
+
+    def upload(self) -> None:
+        with self.runner.stage("upload") as log:
+            self.reached_target = True
+            bootstrap.ensure(self.repo, self.state, self.env, self.tgt)
+            self.workspace = terraform.Workspace.prepare(
+                self.repo, self.state, self.env, self.tgt.endpoint
+            )
+            self.workspace.init(log)
+            bucket = self.workspace.outputs(log).get("package_bucket")
+            if not bucket:
+                log.write("first deploy: creating the package bucket before the upload")
+                targets = [f"-target={address}" for address in BUCKET_RESOURCES]
+                self.workspace.run(
+                    ["apply", "-auto-approve", "-input=false", "-no-color", *targets,
+                     *self.workspace.var_args(self.tf_vars())],
+                    log,
+                )  # fmt: skip
+                bucket = self.workspace.outputs(log)["package_bucket"]
+            items = [
+                (f"{self.src.sha}/{p.function}.zip", p.path.read_bytes(), p.sha256)
+                for p in self.packages
+            ]
+            outcomes = artifacts.upload_all(self.tgt, bucket, items)
+            uploaded = sum(outcome == "uploaded" for outcome in outcomes.values())
+            log.detail = f"s3://{bucket}/{self.src.sha}/: {uploaded} uploaded, digests verified"
+
+    def apply(self) -> None:
+        assert self.workspace is not None
+        with self.runner.stage("apply") as log:
+            changed = self.workspace.plan(log, self.tf_vars(), out=PLAN_FILE)
+            if changed:
+                self.workspace.apply(log, PLAN_FILE)
+            self.outputs = self.workspace.outputs(log)
+            log.detail = "applied" if changed else "no changes"
+
+    def deploy(self) -> None:
+        with self.runner.stage("deploy") as log:
+            names = self.outputs["function_names"]
+            published = self.outputs["published_versions"]
+            self.previous = deploy.live_versions(self.tgt, names)
+            deploy.check_digests(self.tgt, names, published, deploy.expected_digests(self.manifest))
+            deploy.move_alias(self.tgt, names, published)
+            self.versions = dict(published)
+            log.detail = deploy.summarise(self.versions, self.previous)
+
+    def ledger_entry(self, result: str, message: str) -> dict[str, Any]:
+        return {
+            "run_id": self.record.data["id"],
+            "env": self.env,
+            "target": self.tgt.kind,
+            "sha": self.src.sha,
+            "commit": self.src.commit,
+            "dirty": self.src.dirty,
+            "author": self.src.author,
+            "commit_time": self.src.commit_time,
+            "who": project.operator(),
+            "digests": {fn: m["sha256"] for fn, m in self.manifest.get("functions", {}).items()},
+            "versions": self.versions,
+            "previous_versions": self.previous,
+            "decision": self.record.data.get("decision"),
+            "stages": [r.to_json() for r in self.runner.results],
+            "result": result,
+            "message": message,
+            "started_at": self.record.data["started_at"],
+            "finished_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        }
+
+    def record_ledger(self, result: str, message: str) -> None:
+        with self.runner.stage("record") as log:
+            ledger = Ledger(self.tgt, self.env)
+            ledger.ensure()
+            ledger.record(self.ledger_entry(result, message))
+            log.detail = f"{ledger.table}: {result}"
+
+
+def promote(repo: Path, env: str, listener: Listener, target_kind: str | None = None) -> Outcome:
+    state = project.state_dir(repo)
     src = source.read(repo)
-    target = "emulated"
+    if src.dirty and env in project.protected_environments(repo):
+        raise RefusedError(
+            f"the working tree has uncommitted changes; {env} only takes committed, clean builds. "
+            "Commit (or stash) and promote the new sha"
+        )
+    tgt = target.resolve(repo, state, env, target_kind)
     record = RunRecord.create(
-        project.state_dir(repo),
+        state,
         "promote",
-        {"env": env, "target": target, "sha": src.sha, "dirty": src.dirty, "author": src.author},
+        {
+            "env": env,
+            "target": tgt.kind,
+            "sha": src.sha,
+            "dirty": src.dirty,
+            "author": src.author,
+            "commit_time": src.commit_time,
+        },
     )
-    runner = StageRunner(listener=listener, on_result=record.add_stage)
-    exit_code, message = 0, f"{src.short} promoted to {env} ({target})"
+    runner = StageRunner(listener, record.add_stage, awserrors.translate)
+    run = Promotion(repo, state, env, src, tgt, record, runner)
+    started = time.monotonic()
+    exit_code, message = 0, f"{src.short} promoted to {env} ({tgt.kind})"
     try:
-        with runner.stage("unit-test") as log:
-            unit_tests.run(repo, log)
+        run.unit_test()
+        run.package()
+        run.upload()
+        run.apply()
+        run.deploy()
     except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
-    record.finish("ok" if exit_code == 0 else "failed", exit_code, message=message)
+    if run.reached_target:
+        try:
+            run.record_ledger("ok" if exit_code == 0 else "failed", message)
+        except PipelineError as exc:
+            exit_code = exit_code or exc.exit_code
+            message += f"; the ledger was not written: {exc}"
+    record.finish(
+        "ok" if exit_code == 0 else "failed",
+        exit_code,
+        message=message,
+        versions=run.versions,
+        manifest=run.manifest,
+        seconds=round(time.monotonic() - started, 3),
+    )
     return Outcome(
         env,
-        target,
+        tgt.kind,
         src.sha,
         exit_code,
         message,
         record.path,
         [r.to_json() for r in runner.results],
+        run.versions,
     )

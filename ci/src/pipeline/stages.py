@@ -39,6 +39,7 @@ class StageLog:
 
 
 Listener = Callable[[str, StageResult | None], None]
+Translator = Callable[[BaseException], PipelineError | None]
 
 
 @dataclass

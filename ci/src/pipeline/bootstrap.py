@@ -1,0 +1,100 @@
+"""What must exist before Terraform can run: the state bucket, the lock table and the
+environment's secrets. For emulated targets the pipeline creates them, with generated keys
+kept in `.pipeline/secrets/` (mode 0600) and never printed. On AWS they are created once by an
+operator; this module only checks them."""
+
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline.errors import RefusedError, UsageError
+from pipeline.target import Target
+
+
+def backend_settings(repo: Path, env: str) -> dict[str, str]:
+    path = repo / "terraform" / "backends" / f"{env}.hcl"
+    try:
+        text = path.read_text()
+    except OSError:
+        raise UsageError(f"{path} is missing; every environment needs a backend file") from None
+    return dict(re.findall(r'^\s*(\w+)\s*=\s*"([^"]*)"', text, re.MULTILINE))
+
+
+def secret_names(repo: Path, env: str) -> dict[str, str]:
+    spec = json.loads((repo / "localstack" / "bootstrap.json").read_text())
+    return {key: template.format(env=env) for key, template in spec["secrets"].items()}
+
+
+def local_secrets(state: Path, env: str, names: dict[str, str]) -> dict[str, str]:
+    """The emulated environment's generated keys, created once and kept private."""
+    directory = state / "secrets"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = directory / f"{env}.json"
+    try:
+        values = json.loads(path.read_text())
+    except (OSError, ValueError):
+        values = {}
+    if set(values) != set(names):
+        values = {key: values.get(key) or secrets.token_urlsafe(32) for key in names}
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(values, handle)
+    return values
+
+
+def _exists(call: Any, missing_codes: set[str]) -> bool:
+    try:
+        call()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] in missing_codes:
+            return False
+        raise
+    return True
+
+
+def ensure(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
+    """Create (emulated) or check (aws) the prerequisites; returns the backend settings."""
+    backend = backend_settings(repo, env)
+    s3, dynamodb, sm = (
+        target.client("s3"),
+        target.client("dynamodb"),
+        target.client("secretsmanager"),
+    )
+    bucket, table = backend["bucket"], backend["dynamodb_table"]
+    names = secret_names(repo, env)
+    have_bucket = _exists(lambda: s3.head_bucket(Bucket=bucket), {"404", "NoSuchBucket"})
+    have_table = _exists(
+        lambda: dynamodb.describe_table(TableName=table), {"ResourceNotFoundException"}
+    )
+    if target.kind == "aws":
+        missing = [n for n, ok in ((bucket, have_bucket), (table, have_table)) if not ok]
+        if missing:
+            raise RefusedError(
+                f"{', '.join(missing)} not found in the AWS account; create the state bucket and "
+                "lock table once (see README, 'Setting up AWS') before promoting"
+            )
+        return backend
+    if not have_bucket:
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": target.region}
+        )
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if not have_table:
+        dynamodb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        )
+    values = local_secrets(state, env, names)
+    for key, name in names.items():
+        if not _exists(
+            lambda n=name: sm.describe_secret(SecretId=n), {"ResourceNotFoundException"}
+        ):
+            sm.create_secret(Name=name, SecretString=values[key])
+    return backend

@@ -1,0 +1,102 @@
+"""The Ledger: each environment's own history, kept in that environment
+(`<env>-pipeline-ledger`, a DynamoDB table the pipeline owns like the state bucket).
+
+Every write is conditional, so an entry is never overwritten and two promotions cannot both
+claim the same slot. Entries are stored as JSON documents to keep their shape exact."""
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from pipeline.errors import StageFailedError
+from pipeline.target import Target
+
+DEPLOY = "deploy"
+VALIDATED = "validated"
+
+
+@dataclass
+class Ledger:
+    target: Target
+    env: str
+
+    @property
+    def table(self) -> str:
+        return f"{self.env}-pipeline-ledger"
+
+    def _client(self) -> Any:
+        return self.target.client("dynamodb")
+
+    def ensure(self) -> None:
+        client = self._client()
+        try:
+            client.describe_table(TableName=self.table)
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        client.create_table(
+            TableName=self.table,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
+        client.get_waiter("table_exists").wait(TableName=self.table)
+
+    def _put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+        try:
+            self._client().put_item(
+                TableName=self.table,
+                Item={"pk": {"S": pk}, "sk": {"S": sk}, "data": {"S": json.dumps(data)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise StageFailedError(
+                    f"ledger entry {pk}/{sk} already exists in {self.table}"
+                ) from None
+            raise
+
+    def _query(self, pk: str, newest_first: bool = True, limit: int | None = None) -> list[dict]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": not newest_first,
+        }
+        entries: list[dict] = []
+        while True:
+            page = self._client().query(**kwargs)
+            entries += [json.loads(item["data"]["S"]) for item in page["Items"]]
+            if "LastEvaluatedKey" not in page or (limit and len(entries) >= limit):
+                return entries[:limit] if limit else entries
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append a deployment entry; its key sorts by time and cannot collide."""
+        self._put(DEPLOY, f"{entry['finished_at']}#{entry['run_id']}", entry)
+
+    def deployments(self, limit: int | None = None) -> list[dict[str, Any]]:
+        return self._query(DEPLOY, limit=limit)
+
+    def last_good(self) -> dict[str, Any] | None:
+        return next((e for e in self.deployments() if e.get("result") == "ok"), None)
+
+    def mark_validated(self, sha: str, digests: dict[str, str], run_id: str) -> None:
+        self._put(
+            VALIDATED,
+            f"{sha}#{run_id}",
+            {"sha": sha, "digests": digests, "run_id": run_id, "at": time.time()},
+        )
+
+    def validations(self, sha: str) -> list[dict[str, Any]]:
+        return [e for e in self._query(VALIDATED) if e["sha"] == sha]

@@ -1,0 +1,119 @@
+# Data and messaging: the items table, the analysis fan-out, the alerts topic and the secrets.
+
+resource "aws_dynamodb_table" "items" {
+  name         = "${local.prefix}items"
+  billing_mode = "PAY_PER_REQUEST"
+  hash_key     = "id"
+
+  attribute {
+    name = "id"
+    type = "S"
+  }
+
+  attribute {
+    name = "status"
+    type = "S"
+  }
+
+  attribute {
+    name = "published_at"
+    type = "S"
+  }
+
+  global_secondary_index {
+    name            = "by-status-published"
+    hash_key        = "status"
+    range_key       = "published_at"
+    projection_type = "ALL"
+  }
+
+  point_in_time_recovery {
+    enabled = var.point_in_time_recovery
+  }
+
+  server_side_encryption {
+    enabled = true
+  }
+}
+
+resource "aws_sns_topic" "analysis" {
+  name              = "${local.prefix}analysis"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_sns_topic" "alerts" {
+  name              = "${local.prefix}alerts"
+  kms_master_key_id = "alias/aws/sns"
+}
+
+resource "aws_sns_topic_subscription" "alerts_email" {
+  count     = var.alert_email == "" ? 0 : 1
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = var.alert_email
+}
+
+resource "aws_sqs_queue" "analysis" {
+  name                       = "${local.prefix}analysis"
+  visibility_timeout_seconds = local.analysis_timeout * 6 # AWS's advice for event source mappings
+  message_retention_seconds  = 345600
+  sqs_managed_sse_enabled    = true
+
+  lifecycle {
+    # Owned by aws_sqs_queue_redrive_policy below; declaring that keeps the two from diffing.
+    ignore_changes = [redrive_policy]
+  }
+}
+
+resource "aws_sqs_queue" "analysis_dlq" {
+  name                      = "${local.prefix}analysis-dlq"
+  message_retention_seconds = 1209600
+  sqs_managed_sse_enabled   = true
+}
+
+# A separate resource lets both queues be created in parallel (each create takes ~25 s).
+resource "aws_sqs_queue_redrive_policy" "analysis" {
+  queue_url = aws_sqs_queue.analysis.id
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.analysis_dlq.arn
+    maxReceiveCount     = 3
+  })
+}
+
+data "aws_iam_policy_document" "analysis_queue" {
+  statement {
+    sid       = "AnalysisTopicSends"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.analysis.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["sns.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [aws_sns_topic.analysis.arn]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "analysis" {
+  queue_url = aws_sqs_queue.analysis.id
+  policy    = data.aws_iam_policy_document.analysis_queue.json
+}
+
+resource "aws_sns_topic_subscription" "analysis" {
+  topic_arn            = aws_sns_topic.analysis.arn
+  protocol             = "sqs"
+  endpoint             = aws_sqs_queue.analysis.arn
+  raw_message_delivery = true
+}
+
+# Secret values never pass through Terraform: the secrets are created and rotated out of band.
+data "aws_secretsmanager_secret" "newsapi" {
+  name = "${local.prefix}newsapi-key"
+}
+
+data "aws_secretsmanager_secret" "dashboard" {
+  name = "${local.prefix}dashboard-api-key"
+}

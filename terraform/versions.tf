@@ -1,0 +1,13 @@
+terraform {
+  required_version = ">= 1.6"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+
+  # Bucket, key and lock table come from backends/<env>.hcl.
+  backend "s3" {}
+}
