@@ -48,6 +48,7 @@ class StageRunner:
 
     listener: Listener = lambda name, result: None
     on_result: Callable[[StageResult], None] = lambda result: None
+    translate: Translator = lambda exc: None
     results: list[StageResult] = field(default_factory=list)
 
     @contextmanager
