@@ -131,11 +131,12 @@ class Workspace:
     cli_config: Path
 
     @classmethod
-    def prepare(cls, repo: Path, state: Path, env: str, endpoint: str | None) -> "Workspace":
+    def prepare(cls, repo: Path, state: Path, env: str, tgt: Target) -> "Workspace":
         base = state / "terraform"
-        directory = base / env
         cli_config = write_cli_config(base, find_mirror())
-        workspace = cls(repo / "terraform", directory, env, endpoint, cli_config)
+        workspace = cls(
+            repo / "terraform", base / env, env, tgt.endpoint, tgt.ca_bundle, cli_config
+        )
         workspace.sync()
         return workspace
 
