@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.errors import StageFailedError, UsageError
 from pipeline.stages import StageLog
+from pipeline.target import Target
 
 MIRROR_ENV = "PIPELINE_TF_PROVIDER_MIRROR"
 PROVIDER = "registry.terraform.io/hashicorp/aws"
