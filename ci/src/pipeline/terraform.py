@@ -168,8 +168,7 @@ class Workspace:
         }
         if self.endpoint:
             env.update(EMULATED_CREDENTIALS)
-            # The provider and the S3 backend both read AWS_CA_BUNDLE (custom_ca_bundle).
-            env["AWS_CA_BUNDLE"] = str(self.ca_bundle)
+            env["SSL_CERT_FILE"] = str(self.ca_bundle)  # Go trusts exactly the emulator's cert
             env.pop("AWS_PROFILE", None)
             env.pop("AWS_SESSION_TOKEN", None)
         return env
