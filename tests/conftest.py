@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
-    server = emulator.start(tmp_path_factory.mktemp("moto"), tls=False)
+    server = emulator.start(tmp_path_factory.mktemp("moto") / "moto.log")
     yield server
     server.stop()
 

@@ -1,5 +1,4 @@
-"""The embedded AWS emulator: a moto server on https://127.0.0.1, started and owned by the
-pipeline (TLS with a private certificate, see `pipeline.tls`).
+"""The embedded AWS emulator: a moto server on 127.0.0.1, started and owned by the pipeline.
 
 A background emulator is described by `.pipeline/emulator.json` (pid, port, endpoint). It is
 trusted only while that pid is alive, is a moto server, and itself listens on that port, so a
@@ -16,12 +15,10 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import requests
 
 from pipeline.errors import EmulatorError
-from pipeline.tls import ensure_certificate
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
@@ -32,21 +29,14 @@ STATE_FILE = "emulator.json"
 class Emulator:
     pid: int
     port: int
-    ca_bundle: str | None  # None: plain HTTP (unit tests, which need no bucket policy)
 
     @property
     def endpoint(self) -> str:
-        return f"{'https' if self.ca_bundle else 'http'}://{HOST}:{self.port}"
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        verify = self.ca_bundle or True
-        return requests.request(
-            method, f"{self.endpoint}{path}", verify=verify, timeout=10, **kwargs
-        )
+        return f"http://{HOST}:{self.port}"
 
     def healthy(self) -> bool:
         try:
-            return self._call("GET", "/moto-api/").status_code == 200
+            return requests.get(f"{self.endpoint}/moto-api/", timeout=2).status_code == 200
         except requests.RequestException:
             return False
 
@@ -63,12 +53,14 @@ class Emulator:
 
     def configure(self) -> None:
         """Use moto's no-Docker Lambda backend; it must be set before any function exists."""
-        response = self._call("POST", "/moto-api/config", json={"lambda": {"use_docker": False}})
+        response = requests.post(
+            f"{self.endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
+        )
         if response.status_code >= 300:
             raise EmulatorError(f"moto at {self.endpoint} rejected its configuration")
 
     def reset(self) -> None:
-        self._call("POST", "/moto-api/reset").raise_for_status()
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=10).raise_for_status()
 
     def stop(self, timeout: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -81,31 +73,24 @@ class Emulator:
                 os.kill(self.pid, signal.SIGKILL)
 
 
-def start(
-    directory: Path, *, detach: bool = False, tls: bool = True, attempts: int = 3
-) -> Emulator:
-    """Start a moto server on a free port and wait until it answers and is configured.
-
-    `directory` keeps its certificate and log. Without TLS every call is about twice as fast
-    (werkzeug closes each connection, so TLS costs a handshake per call)."""
-    log_path = directory / "emulator.log"
-    tls_args: list[str] = []
-    cert: Path | None = None
-    if tls:
-        cert, key = ensure_certificate(directory)
-        tls_args = ["--ssl-cert", str(cert), "--ssl-key", str(key)]
+def start(log_path: Path | None = None, *, detach: bool = False, attempts: int = 3) -> Emulator:
+    """Start a moto server on a free port and wait until it answers and is configured."""
     failure = ""
     for _ in range(attempts):
         port = free_port()
-        with log_path.open("ab") as log:
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port), *tls_args],
+                [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=detach,
-            )  # fmt: skip
-        emulator = Emulator(process.pid, port, str(cert) if cert else None)
+            )
+        finally:
+            if log_path:
+                log.close()
+        emulator = Emulator(process.pid, port)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline and process.poll() is None:
             if emulator.owns_port() and emulator.healthy():
@@ -115,7 +100,8 @@ def start(
         failure = f"exit code {process.poll()}" if process.poll() is not None else "timed out"
         emulator.stop()
         process.wait(timeout=5)
-    raise EmulatorError(f"moto server did not start on {HOST} ({failure}); see {log_path}")
+    where = f"; see {log_path}" if log_path else ""
+    raise EmulatorError(f"moto server did not start on {HOST} ({failure}){where}")
 
 
 def free_port() -> int:
@@ -128,7 +114,7 @@ def load(state_dir: Path) -> Emulator | None:
     """The recorded background emulator, if the record is readable and still describes it."""
     try:
         data = json.loads((state_dir / STATE_FILE).read_text())
-        emulator = Emulator(int(data["pid"]), int(data["port"]), data["ca_bundle"])
+        emulator = Emulator(int(data["pid"]), int(data["port"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return emulator if emulator.owns_port() and emulator.healthy() else None
@@ -139,7 +125,7 @@ def ensure_running(state_dir: Path) -> tuple[Emulator, bool]:
     current = load(state_dir)
     if current:
         return current, False
-    emulator = start(state_dir, detach=True)
+    emulator = start(state_dir / "emulator.log", detach=True)
     record = {**asdict(emulator), "endpoint": emulator.endpoint, "started_at": time.time()}
     tmp = state_dir / (STATE_FILE + ".tmp")
     tmp.write_text(json.dumps(record))

@@ -27,7 +27,6 @@ class Target:
     kind: Kind
     region: str
     endpoint: str | None = None
-    ca_bundle: str | None = None
 
     def client(self, service: str) -> Any:
         config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5)
@@ -36,7 +35,6 @@ class Target:
                 service,
                 region_name=self.region,
                 endpoint_url=self.endpoint,
-                verify=self.ca_bundle,
                 config=config,
                 **EMULATED_KEYS,
             )
@@ -49,7 +47,6 @@ class Target:
         return {
             "AWS_DEFAULT_REGION": self.region,
             "AWS_ENDPOINT_URL": str(self.endpoint),
-            "AWS_CA_BUNDLE": str(self.ca_bundle),
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
         }
@@ -70,4 +67,4 @@ def resolve(repo: Path, state: Path, env: str, kind: str | None) -> Target:
     if chosen == "aws":
         return Target("aws", region)
     running, _ = emulator.ensure_running(state)
-    return Target("emulated", region, running.endpoint, running.ca_bundle)
+    return Target("emulated", region, running.endpoint)

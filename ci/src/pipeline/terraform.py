@@ -128,7 +128,6 @@ class Workspace:
     directory: Path
     env: str
     endpoint: str | None
-    ca_bundle: str | None
     cli_config: Path
 
     @classmethod
@@ -168,7 +167,6 @@ class Workspace:
         }
         if self.endpoint:
             env.update(EMULATED_CREDENTIALS)
-            env["SSL_CERT_FILE"] = str(self.ca_bundle)  # Go trusts exactly the emulator's cert
             env.pop("AWS_PROFILE", None)
             env.pop("AWS_SESSION_TOKEN", None)
         return env
