@@ -113,9 +113,7 @@ class Promotion:
         with self.runner.stage("upload") as log:
             self.reached_target = True
             bootstrap.ensure(self.repo, self.state, self.env, self.tgt)
-            self.workspace = terraform.Workspace.prepare(
-                self.repo, self.state, self.env, self.tgt.endpoint
-            )
+            self.workspace = terraform.Workspace.prepare(self.repo, self.state, self.env, self.tgt)
             self.workspace.init(log)
             bucket = self.workspace.outputs(log).get("package_bucket")
             if not bucket:
