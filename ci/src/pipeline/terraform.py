@@ -9,6 +9,7 @@ one is available, because this machine cannot reach the Terraform registry.
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from pipeline.stages import StageLog
 from pipeline.target import Target
 
 MIRROR_ENV = "PIPELINE_TF_PROVIDER_MIRROR"
+COMMAND_TIMEOUT = 900.0  # a healthy apply of one environment takes about 80 s here
+INTERRUPT_GRACE = 60.0
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 # Terraform's own implied mirror locations, plus where images like this one keep it.
 MIRROR_CANDIDATES = (
@@ -190,27 +193,48 @@ class Workspace:
             env.pop("AWS_SESSION_TOKEN", None)
         return env
 
-    def run(self, args: Sequence[str], log: StageLog, *, ok_codes: Sequence[int] = (0,)) -> int:
-        command = [binary(), *args]
-        done = subprocess.run(
-            command,
+    def run(
+        self,
+        args: Sequence[str],
+        log: StageLog,
+        *,
+        ok_codes: Sequence[int] = (0,),
+        timeout: float = COMMAND_TIMEOUT,
+    ) -> int:
+        """Run terraform; on a timeout interrupt it gracefully so it releases the state lock."""
+        process = subprocess.Popen(
+            [binary(), *args],
             cwd=self.directory,
             env=self.env_vars(),
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
         )
-        log.write(f"$ terraform {' '.join(args)}\n{done.stdout}{done.stderr}")
-        if done.returncode not in ok_codes:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)
+            try:
+                stdout, stderr = process.communicate(timeout=INTERRUPT_GRACE)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+            log.write(f"$ terraform {' '.join(args)}\n{stdout}{stderr}")
+            raise StageFailedError(
+                f"terraform {args[0]} for {self.env} did not finish in {timeout:.0f}s and was "
+                "interrupted; the last resources it waited for are in the run record's log tail"
+            ) from None
+        log.write(f"$ terraform {' '.join(args)}\n{stdout}{stderr}")
+        if process.returncode not in ok_codes:
             first_error = next(
-                (line.strip("│ ").strip() for line in done.stderr.splitlines() if "Error" in line),
-                done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "no output",
+                (line.strip("│ ").strip() for line in stderr.splitlines() if "Error" in line),
+                stderr.strip().splitlines()[-1] if stderr.strip() else "no output",
             )
             raise StageFailedError(
-                f"terraform {args[0]} failed for {self.env} (exit {done.returncode}): {first_error}"
-                f"; the full output is in the run record"
+                f"terraform {args[0]} failed for {self.env} (exit {process.returncode}): "
+                f"{first_error}; the full output is in the run record"
             )
-        return done.returncode
+        return process.returncode
 
     def init(self, log: StageLog, *, backend: bool = True) -> None:
         args = ["init", "-input=false", "-no-color"]

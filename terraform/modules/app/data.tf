@@ -100,6 +100,11 @@ data "aws_iam_policy_document" "analysis_queue" {
 resource "aws_sqs_queue_policy" "analysis" {
   queue_url = aws_sqs_queue.analysis.id
   policy    = data.aws_iam_policy_document.analysis_queue.json
+
+  # Set the two queue attributes one after the other. moto's SetQueueAttributes drops a Policy
+  # that is not in the same call, so a redrive update racing this one erased it; on AWS the
+  # order is harmless.
+  depends_on = [aws_sqs_queue_redrive_policy.analysis]
 }
 
 resource "aws_sns_topic_subscription" "analysis" {
