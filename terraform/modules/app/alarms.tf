@@ -1,5 +1,6 @@
 # Application-level alarms. Per-function error and throttle alarms live in the function module.
-# Thresholds are the same in every environment, so preprod fails the way prod would.
+# Thresholds are the same in every environment, so a staging environment fails the way the
+# production one would.
 
 resource "aws_cloudwatch_metric_alarm" "dynamodb_throttled" {
   alarm_name          = "${local.prefix}items-throttled"

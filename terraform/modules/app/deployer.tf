@@ -15,7 +15,7 @@ locals {
     "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.prefix}*",
     "arn:${local.partition}:budgets::${local.account_id}:budget/${local.prefix}*",
   ]
-  # ":<env>-" and "/<env>-" anchor the prefix, so denying "prod" never matches "preprod-…".
+  # ":<env>-" and "/<env>-" anchor the prefix, so denying "a" never matches another env "xa-…".
   foreign_resources = flatten([
     for other in var.isolated_from : [
       "arn:${local.partition}:*:*:*:${other}-*",

@@ -10,6 +10,7 @@ resource "aws_lambda_event_source_mapping" "analysis" {
 }
 
 resource "aws_lambda_function_url" "dashboard" {
+  #checkov:skip=CKV_AWS_258:The dashboard authenticates every request with X-API-Key (constant-time compare); IAM auth would require SigV4 clients
   function_name      = module.dashboard.function_name
   qualifier          = module.dashboard.alias_name
   authorization_type = "NONE" # the handler authenticates every request with X-API-Key
@@ -47,6 +48,7 @@ resource "aws_lambda_permission" "schedule" {
 
 # A NONE-auth Function URL still needs a resource policy that lets anyone reach the URL.
 resource "aws_lambda_permission" "dashboard_url" {
+  #checkov:skip=CKV_AWS_301:Required for a NONE-auth Function URL; access is gated by the API key in the handler
   statement_id           = "AllowPublicFunctionUrl"
   action                 = "lambda:InvokeFunctionUrl"
   function_name          = module.dashboard.function_name

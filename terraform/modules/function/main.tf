@@ -2,11 +2,16 @@
 # Terraform owns the code (s3_key by sha, publish = true); the pipeline owns where `live` points.
 
 resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:Logs carry no secrets (values are masked before logging) and CloudWatch encrypts them at rest; a CMK per function adds key management for no gain
   name              = "/aws/lambda/${var.name}"
   retention_in_days = var.log_retention_days
 }
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Scheduled functions are idempotent and re-run on the next schedule, SQS-fed analysis has its DLQ on the queue, the dashboard is synchronous; failures raise the errors alarm
+  #checkov:skip=CKV_AWS_117:The functions reach only public AWS APIs and NewsAPI; a VPC would add NAT cost and no private resource to protect
+  #checkov:skip=CKV_AWS_272:Code integrity is enforced by the pipeline: every published version's CodeSha256 must equal the built artifact's digest before live moves
+  #checkov:skip=CKV_AWS_173:Environment variables hold only resource names; secrets live in Secrets Manager
   function_name                  = var.name
   role                           = aws_iam_role.this.arn
   handler                        = var.handler

@@ -1,0 +1,36 @@
+"""Deploying emulated environments for tests with the pipeline's own stages (one code path)."""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from pipeline import awserrors, promote, source
+from pipeline.emulator import Emulator
+from pipeline.runrecord import RunRecord
+from pipeline.stages import StageRunner
+from pipeline.target import DEFAULT_REGION, Target
+
+
+def emulated(server: Emulator) -> Target:
+    return Target("emulated", DEFAULT_REGION, server.endpoint)
+
+
+def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promote.Promotion:
+    """package → upload → apply → deploy, exactly as `promote` runs them (unit tests aside)."""
+    src = source.read(repo)
+    record = RunRecord.create(state, "test-deploy", {"env": env})
+    runner = StageRunner(on_result=record.add_stage, translate=awserrors.translate)
+    run = promote.Promotion(repo, state, env, src, tgt, record, runner)
+    run.package()
+    run.upload()
+    run.apply()
+    run.deploy()
+    return run
+
+
+def deploy_all(
+    repo: Path, state: Path, envs: list[str], tgt: Target
+) -> dict[str, promote.Promotion]:
+    """Both environments at once: each apply mostly waits on the emulator."""
+    with ThreadPoolExecutor(max_workers=len(envs)) as pool:
+        futures = {env: pool.submit(deploy, repo, state / env, env, tgt) for env in envs}
+        return {env: future.result() for env, future in futures.items()}
