@@ -13,6 +13,7 @@ from pipeline import (
     bootstrap,
     deploy,
     packaging,
+    plandiff,
     project,
     source,
     target,
@@ -137,10 +138,17 @@ class Promotion:
         assert self.workspace is not None
         with self.runner.stage("apply") as log:
             changed = self.workspace.plan(log, self.tf_vars(), out=PLAN_FILE)
+            real = []
             if changed:
+                plan = self.workspace.show_plan(log, PLAN_FILE)
+                real = plandiff.unexplained(plan, emulated=self.tgt.kind == "emulated")
+            if real:
                 self.workspace.apply(log, PLAN_FILE)
+                log.detail = f"applied {len(real)} changes"
+            else:
+                ignored = " (only emulator-caused differences, not applied)" if changed else ""
+                log.detail = f"no changes{ignored}"
             self.outputs = self.workspace.outputs(log)
-            log.detail = "applied" if changed else "no changes"
 
     def deploy(self) -> None:
         with self.runner.stage("deploy") as log:

@@ -23,6 +23,8 @@ from pipeline.target import Target
 MIRROR_ENV = "PIPELINE_TF_PROVIDER_MIRROR"
 COMMAND_TIMEOUT = 900.0  # a healthy apply of one environment takes about 80 s here
 INTERRUPT_GRACE = 60.0
+# Most of a plan or apply is waiting on the API; more concurrent calls shorten it.
+PARALLELISM = 25
 PROVIDER = "registry.terraform.io/hashicorp/aws"
 # Terraform's own implied mirror locations, plus where images like this one keep it.
 MIRROR_CANDIDATES = (
@@ -254,14 +256,19 @@ class Workspace:
 
     def plan(self, log: StageLog, variables: dict[str, str], out: str | None = None) -> bool:
         """Plan; returns whether there are changes (-detailed-exitcode)."""
-        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", "-lock-timeout=60s"]
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", "-lock-timeout=60s",
+                f"-parallelism={PARALLELISM}"]  # fmt: skip
         if out:
             args.append(f"-out={out}")
         code = self.run([*args, *self.var_args(variables)], log, ok_codes=(0, 2))
         return code == 2
 
     def apply(self, log: StageLog, plan_file: str) -> None:
-        self.run(["apply", "-input=false", "-no-color", "-lock-timeout=60s", plan_file], log)
+        self.run(
+            ["apply", "-input=false", "-no-color", "-lock-timeout=60s",
+             f"-parallelism={PARALLELISM}", plan_file],
+            log,
+        )  # fmt: skip
 
     def show_plan(self, log: StageLog, plan_file: str) -> dict[str, Any]:
         done = subprocess.run(
