@@ -6,10 +6,12 @@ Exit codes: 0 ok, 1 a stage failed, 2 bad input or usage, 3 refused by the gate 
 import argparse
 import json
 import sys
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from pipeline import console, emulator, project, promote, selftest, target, unit_tests
+from pipeline import console, emulator, project, promote, selftest, status, target, unit_tests
 from pipeline.errors import PipelineError
 from pipeline.stages import StageRunner
 
@@ -49,6 +51,20 @@ def cmd_promote(args: argparse.Namespace) -> int:
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
     return outcome.exit_code
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    rows = status.status(project.root(), args.target)
+    for row in rows:
+        console.err.print(f"[bold]{row['env']}[/] ({row['target']}): {row['state']}")
+        if "sha" in row:
+            console.err.print(
+                f"  live {row['sha'][:12]} by {row['deployed_by']} at {row['deployed_at']}"
+            )
+            for fn, version in sorted(row["versions"].items()):
+                console.err.print(f"  {fn:<10} v{version:<4} sha256 {row['digests'][fn][:16]}…")
+    _emit(args, {"environments": rows})
+    return 0
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -102,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
+    stat = verb("status", cmd_status, "Show what each environment runs and who deployed it")
+    stat.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    stat.add_argument("--json", action="store_true", help="print the status as JSON on stdout")
+
     emu = verb("emulator", cmd_emulator, "Manage the background AWS emulator (moto server)")
     emu.add_argument("action", choices=["start", "stop", "status"])
     emu.add_argument("--json", action="store_true", help="print the state as JSON on stdout")
@@ -122,3 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.error("interrupted; the run record keeps what finished")
         return 130
+    except Exception as exc:  # a bug: keep the traceback in a file, not on the screen
+        log = project.state_dir(Path.cwd()) / "last-error.log"
+        log.write_text(traceback.format_exc())
+        console.error(f"internal error ({type(exc).__name__}: {exc}); details in {log}")
+        return 1

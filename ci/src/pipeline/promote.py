@@ -174,6 +174,7 @@ class Promotion:
             "digests": {fn: m["sha256"] for fn, m in self.manifest.get("functions", {}).items()},
             "versions": self.versions,
             "previous_versions": self.previous,
+            "functions": self.outputs.get("function_names", {}),
             "decision": self.record.data.get("decision"),
             "stages": [r.to_json() for r in self.runner.results],
             "result": result,
@@ -199,6 +200,7 @@ def promote(repo: Path, env: str, listener: Listener, target_kind: str | None = 
             "Commit (or stash) and promote the new sha"
         )
     tgt = target.resolve(repo, state, env, target_kind)
+    assert tgt is not None
     record = RunRecord.create(
         state,
         "promote",

@@ -59,12 +59,16 @@ def tfvar(repo: Path, env: str, name: str) -> str | None:
     return match[1] if match else None
 
 
-def resolve(repo: Path, state: Path, env: str, kind: str | None) -> Target:
+def resolve(
+    repo: Path, state: Path, env: str, kind: str | None, *, start: bool = True
+) -> Target | None:
+    """The environment's target; an emulated one is started unless `start` is False, in which
+    case None means the emulator is not running (so nothing is deployed there)."""
     chosen = kind or os.environ.get("PIPELINE_TARGET") or "emulated"
     if chosen not in KINDS:
         raise UsageError(f"unknown target {chosen!r}; use one of: {', '.join(KINDS)}")
     region = tfvar(repo, env, "region") or DEFAULT_REGION
     if chosen == "aws":
         return Target("aws", region)
-    running, _ = emulator.ensure_running(state)
-    return Target("emulated", region, running.endpoint)
+    running = emulator.ensure_running(state)[0] if start else emulator.load(state)
+    return Target("emulated", region, running.endpoint) if running else None

@@ -1,0 +1,42 @@
+"""`pipeline status`: what each environment runs, according to its ledger and its aliases."""
+
+from pathlib import Path
+from typing import Any
+
+from pipeline import deploy, project, target
+from pipeline.ledger import Ledger
+
+
+def environment_status(repo: Path, state: Path, env: str, kind: str | None) -> dict[str, Any]:
+    tgt = target.resolve(repo, state, env, kind, start=False)
+    if tgt is None:
+        return {"env": env, "target": "emulated", "state": "emulator not running: nothing deployed"}
+    ledger = Ledger(tgt, env)
+    ledger.ensure()
+    good = ledger.last_good()
+    latest = ledger.deployments(limit=1)
+    row: dict[str, Any] = {"env": env, "target": tgt.kind}
+    if latest:
+        row["last_attempt"] = {k: latest[0].get(k) for k in ("sha", "result", "finished_at", "who")}
+    if not good:
+        return {**row, "state": "never deployed successfully"}
+    # Entries written before function names were recorded follow Terraform's naming.
+    functions = good.get("functions") or {fn: f"{env}-{fn}" for fn in good.get("digests", {})}
+    live = deploy.live_versions(tgt, functions)
+    drift = {fn: v for fn, v in live.items() if good["versions"].get(fn) != v}
+    return {
+        **row,
+        "state": "consistent" if not drift else "live differs from the ledger",
+        "sha": good["sha"],
+        "versions": live,
+        "digests": good["digests"],
+        "deployed_by": good["who"],
+        "deployed_at": good["finished_at"],
+        "drift": drift,
+    }
+
+
+def status(repo: Path, kind: str | None) -> list[dict[str, Any]]:
+    state = project.state_dir(repo)
+    order = project.settings(repo).get("promotion_order") or project.environments(repo)
+    return [environment_status(repo, state, env, kind) for env in order]
