@@ -57,6 +57,14 @@ def _exists(call: Any, missing_codes: set[str]) -> bool:
     return True
 
 
+def _create(call: Any, exists_code: str) -> None:
+    try:
+        call()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != exists_code:
+            raise
+
+
 def ensure(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
     """Create (emulated) or check (aws) the prerequisites; returns the backend settings."""
     backend = backend_settings(repo, env)
@@ -79,17 +87,25 @@ def ensure(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
                 "lock table once (see README, 'Setting up AWS') before promoting"
             )
         return backend
+    # Environments share the state bucket and lock table and may bootstrap at the same time:
+    # losing the race to create them is success.
     if not have_bucket:
-        s3.create_bucket(
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": target.region}
+        _create(
+            lambda: s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": target.region}
+            ),
+            "BucketAlreadyOwnedByYou",
         )
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     if not have_table:
-        dynamodb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+        _create(
+            lambda: dynamodb.create_table(
+                TableName=table,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "LockID", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "LockID", "AttributeType": "S"}],
+            ),
+            "ResourceInUseException",
         )
     values = local_secrets(state, env, names)
     for key, name in names.items():

@@ -26,7 +26,9 @@ def root() -> Path:
 
 
 def state_dir(repo: Path) -> Path:
-    path = repo / ".pipeline"
+    """Local state (runs, caches, the emulator's pidfile): `.pipeline/`, or PIPELINE_STATE_DIR."""
+    override = os.environ.get("PIPELINE_STATE_DIR")
+    path = Path(override).resolve() if override else repo / ".pipeline"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -12,6 +12,7 @@ from pipeline import (
     awserrors,
     bootstrap,
     deploy,
+    emulator,
     packaging,
     plandiff,
     project,
@@ -225,6 +226,11 @@ def promote(repo: Path, env: str, listener: Listener, target_kind: str | None = 
         run.deploy()
     except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
+        if tgt.kind == "emulated" and emulator.load(state) is None:
+            message += (
+                "; the emulator stopped during the run, so its emulated AWS is gone: the next "
+                "`./pipeline promote` starts a new one and deploys from scratch"
+            )
     if run.reached_target:
         try:
             run.record_ledger("ok" if exit_code == 0 else "failed", message)

@@ -1,0 +1,72 @@
+"""Run the real `pipeline` CLI in subprocesses, with its state in a temporary directory."""
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline import emulator
+from pipeline.ledger import Ledger
+from pipeline.target import DEFAULT_REGION, Target
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.pipeline
+
+
+@dataclass
+class Cli:
+    repo: Path
+    state: Path
+    extra_env: dict[str, str]
+
+    def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PIPELINE_STATE_DIR": str(self.state), **self.extra_env}
+        env["PIPELINE_ROOT"] = str(self.repo)
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", *args],
+            cwd=self.repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def json(self, *args: str) -> tuple[int, dict]:
+        done = self.run(*args, "--json")
+        assert "Traceback" not in done.stderr, done.stderr
+        return done.returncode, json.loads(done.stdout) if done.stdout.strip() else {}
+
+    def target(self) -> Target:
+        running = emulator.load(self.state)
+        assert running is not None, "the emulator is not running"
+        return Target("emulated", DEFAULT_REGION, running.endpoint)
+
+    def ledger(self, env: str = "preprod") -> Ledger:
+        return Ledger(self.target(), env)
+
+    def stop(self) -> None:
+        self.run("emulator", "stop")
+
+
+def clone(source: Path, destination: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(source), str(destination)], check=True)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def repo_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean clone of the committed tree, so the sha is never -dirty."""
+    return clone(REPO, tmp_path_factory.mktemp("clone") / "repo")
+
+
+@pytest.fixture(scope="session")
+def cli(repo_clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    runner = Cli(repo_clone, tmp_path_factory.mktemp("state"), {})
+    yield runner
+    runner.stop()

@@ -1,0 +1,141 @@
+"""`promote --env preprod` end to end against the emulator it starts, through the real CLI."""
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import emulator, source
+from tests.pipeline.conftest import Cli
+
+pytestmark = pytest.mark.pipeline
+STAGES = ["unit-test", "package", "upload", "apply", "deploy", "record"]
+
+
+@pytest.fixture(scope="module")
+def first(cli: Cli) -> dict:
+    code, outcome = cli.json("promote", "--env", "preprod")
+    assert code == 0, outcome
+    return outcome
+
+
+def test_promote_runs_every_stage_in_order(first: dict, cli: Cli) -> None:
+    assert [s["name"] for s in first["stages"]] == STAGES
+    assert {s["status"] for s in first["stages"]} == {"ok"}
+    assert first["target"] == "emulated"
+    assert first["sha"] == source.read(cli.repo).sha
+    assert not first["sha"].endswith("-dirty")
+
+
+def test_ledger_aliases_and_bucket_agree(first: dict, cli: Cli) -> None:
+    tgt = cli.target()
+    [entry] = cli.ledger().deployments()
+    manifest = json.loads((cli.state / "artifacts" / first["sha"] / "manifest.json").read_text())
+    assert entry["result"] == "ok"
+    assert entry["sha"] == first["sha"] and entry["dirty"] is False
+    assert entry["target"] == "emulated"
+    assert entry["digests"] == {fn: m["sha256"] for fn, m in manifest["functions"].items()}
+    assert [s["name"] for s in entry["stages"]] == STAGES[:-1]
+    lam, s3 = tgt.client("lambda"), tgt.client("s3")
+    for fn, version in entry["versions"].items():
+        alias = lam.get_alias(FunctionName=f"preprod-{fn}", Name="live")
+        assert alias["FunctionVersion"] == version
+        config = lam.get_function_configuration(FunctionName=f"preprod-{fn}", Qualifier=version)
+        assert config["CodeSha256"] == manifest["functions"][fn]["code_sha256"]
+    bucket = f"preprod-newsflow-packages-{tgt.client('sts').get_caller_identity()['Account']}"
+    for fn, meta in manifest["functions"].items():
+        body = s3.get_object(Bucket=bucket, Key=f"{first['sha']}/{fn}.zip")["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == meta["sha256"]
+
+
+def test_run_record_has_inputs_tools_and_stages(first: dict) -> None:
+    record = json.loads(Path(first["run_record"]).read_text())
+    assert record["inputs"]["sha"] == first["sha"]
+    assert record["tools"]["terraform"].startswith("1.")
+    assert [s["name"] for s in record["stages"]] == STAGES
+    assert record["exit_code"] == 0
+
+
+def test_status_reports_the_deployment(first: dict, cli: Cli) -> None:
+    code, status = cli.json("status")
+    assert code == 0
+    preprod = status["environments"][0]
+    assert preprod["state"] == "consistent"
+    assert preprod["sha"] == first["sha"]
+    assert preprod["versions"] == first["versions"]
+
+
+def test_rerun_without_changes_reuses_everything(first: dict, cli: Cli) -> None:
+    code, outcome = cli.json("promote", "--env", "preprod")
+    assert code == 0
+    details = {s["name"]: s["detail"] for s in outcome["stages"]}
+    assert details["unit-test"].startswith("cached pass")
+    assert "4 from cache" in details["package"]
+    assert "0 uploaded" in details["upload"]
+    assert details["apply"].startswith("no changes")
+    assert outcome["versions"] == first["versions"]
+
+
+def test_terraform_failure_is_recorded_and_live_unchanged(
+    first: dict, cli: Cli, tmp_path: Path
+) -> None:
+    wrapper = tmp_path / "terraform"
+    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = plan ]; then echo "Error: injected plan failure" >&2; exit 1; fi\n'
+        f'exec {real} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    failing = Cli(cli.repo, cli.state, {"PIPELINE_TERRAFORM": str(wrapper)})
+    code, outcome = failing.json("promote", "--env", "preprod")
+    assert code == 1
+    assert "injected plan failure" in outcome["message"]
+    assert [s["status"] for s in outcome["stages"]][-2:] == ["failed", "ok"]
+    latest = cli.ledger().deployments(limit=1)[0]
+    assert latest["result"] == "failed"
+    assert "injected plan failure" in latest["message"]
+    live = {
+        fn: cli.target()
+        .client("lambda")
+        .get_alias(FunctionName=f"preprod-{fn}", Name="live")["FunctionVersion"]
+        for fn in first["versions"]
+    }
+    assert live == first["versions"]
+
+
+def test_killing_the_emulator_mid_run_fails_clearly_then_converges(first: dict, cli: Cli) -> None:
+    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(cli.repo)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "promote", "--env", "preprod", "--json"],
+        cwd=cli.repo,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    running = emulator.load(cli.state)
+    assert running is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = sorted((cli.state / "runs").glob("*/run.json"))
+        stages = json.loads(runs[-1].read_text())["stages"] if runs else []
+        if any(s["name"] == "package" for s in stages):
+            break
+        time.sleep(0.2)
+    os.kill(running.pid, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 1
+    assert "Traceback" not in stderr
+    outcome = json.loads(stdout)
+    assert "the emulator stopped during the run" in outcome["message"]
+
+    code, again = cli.json("promote", "--env", "preprod")
+    assert code == 0, again["message"]
+    assert [s["status"] for s in again["stages"]] == ["ok"] * len(STAGES)
