@@ -145,7 +145,8 @@ def test_environments_have_identical_resource_sets(plans: dict[str, tuple[bool, 
 def test_preprod_deployer_is_isolated_from_prod(
     deployed: dict[str, Promotion], server: emulator.Emulator
 ) -> None:
-    """moto enforces IAM only for S3 and SQS, so isolation is shown there: the preprod deployer's
+    """moto enforces IAM only for S3 and SQS, so isolation is shown there (its reset-auth body is
+    the number of unauthenticated calls still allowed: 0 turns enforcement on, inf off): the preprod deployer's
     policy (read from the applied role) is attached to a user, and with moto's authentication
     on, that user may write preprod's bucket and queue and is denied prod's. Other services are
     not enforced by moto, and the trust policy (GitHub OIDC) cannot be exercised here."""
@@ -166,11 +167,7 @@ def test_preprod_deployer_is_isolated_from_prod(
     s3 = session.client("s3", endpoint_url=server.endpoint)
     sqs = session.client("sqs", endpoint_url=server.endpoint)
     outputs = {env: run.outputs for env, run in deployed.items()}
-    requests.post(
-        f"{server.endpoint}/moto-api/reset-auth",
-        json={"INITIAL_NO_AUTH_ACTION_COUNT": 0},
-        timeout=10,
-    )
+    requests.post(f"{server.endpoint}/moto-api/reset-auth", data=b"0", timeout=10)
     try:
 
         def denied(call, **kwargs) -> bool:
@@ -194,8 +191,4 @@ def test_preprod_deployer_is_isolated_from_prod(
             sqs.send_message, QueueUrl=outputs["prod"]["analysis_queue_url"], MessageBody="{}"
         )
     finally:
-        requests.post(
-            f"{server.endpoint}/moto-api/reset-auth",
-            json={"INITIAL_NO_AUTH_ACTION_COUNT": 10**9},
-            timeout=10,
-        )
+        requests.post(f"{server.endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)

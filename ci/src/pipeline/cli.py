@@ -11,7 +11,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline import console, emulator, project, promote, selftest, status, target, unit_tests
+from pipeline import (
+    console,
+    decide,
+    emulator,
+    project,
+    promote,
+    selftest,
+    status,
+    target,
+    unit_tests,
+)
 from pipeline.errors import PipelineError
 from pipeline.stages import StageRunner
 
@@ -51,6 +61,21 @@ def cmd_promote(args: argparse.Namespace) -> int:
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
     return outcome.exit_code
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    repo = project.root()
+    decision = decide.from_files(
+        repo, args.event, args.commits, args.metadata, args.policy, args.at
+    )
+    console.err.print(
+        f"preprod [bold]{decision.preprod}[/], prod [bold]{decision.prod}[/] "
+        f"(GitHub environment {decision.environment})"
+    )
+    for reason in decision.reasons:
+        console.err.print(f"  - {reason}")
+    console.out.print_json(json.dumps(decision.to_json()))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -117,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="emulated (default, or PIPELINE_TARGET) or aws (credentials from the AWS chain)",
     )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    gate_cmd = verb("gate", cmd_gate, "Decide auto/manual/block per environment for a pull request")
+    decide.add_arguments(gate_cmd, required=True)
 
     stat = verb("status", cmd_status, "Show what each environment runs and who deployed it")
     stat.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")

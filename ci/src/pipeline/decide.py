@@ -1,0 +1,64 @@
+"""Wiring the gate to its inputs: files and flags in, a Decision out (used by `gate` and
+`promote`, so both decide the same way)."""
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline import change, gate, github
+from pipeline.errors import UsageError
+
+DEFAULT_POLICY = Path("ci/policy.yaml")
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    parser.add_argument(
+        "--event", type=Path, required=required, help="GitHub pull_request event JSON"
+    )
+    parser.add_argument("--commits", type=Path, help="the PR's commits (list-commits API JSON)")
+    parser.add_argument("--metadata", type=Path, help="dependabot/fetch-metadata outputs as JSON")
+    parser.add_argument("--policy", type=Path, help=f"policy file (default {DEFAULT_POLICY})")
+    parser.add_argument("--at", help="decide as of this ISO time (default: now)")
+
+
+def parse_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"--at {value!r} is not an ISO time such as 2026-11-20T15:30:00+00:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise UsageError(f"--at {value!r} has no time zone; add one, e.g. +00:00")
+    return moment
+
+
+def from_files(
+    repo: Path,
+    event: Path,
+    commits: Path | None,
+    metadata: Path | None,
+    policy: Path | None,
+    at: str | None,
+) -> gate.Decision:
+    rules = gate.load_policy(policy or repo / DEFAULT_POLICY)
+    moment = parse_time(at)
+    raw_event = change.load_json(event, "event")
+    meta = change.load_json(metadata, "metadata") if metadata else None
+    if meta is not None and not isinstance(meta, dict):
+        raise UsageError(
+            f"the metadata file {metadata} must be a JSON object of fetch-metadata outputs"
+        )
+    if commits:
+        commit_list: list[change.Commit] | None = change.parse_commits(
+            change.load_json(commits, "commits")
+        )
+    else:
+        number = (
+            raw_event.get("pull_request", {}).get("number") if isinstance(raw_event, dict) else None
+        )
+        fetched = github.fetch_commits(number) if isinstance(number, int) else None
+        commit_list = change.parse_commits(fetched) if fetched is not None else None
+    return gate.decide(change.read(raw_event, commit_list, meta), rules, moment)
