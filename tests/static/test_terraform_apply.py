@@ -145,11 +145,11 @@ def test_environments_have_identical_resource_sets(plans: dict[str, tuple[bool, 
 def test_preprod_deployer_is_isolated_from_prod(
     deployed: dict[str, Promotion], server: emulator.Emulator
 ) -> None:
-    """moto enforces IAM only for S3 and SQS, so isolation is shown there (its reset-auth body is
-    the number of unauthenticated calls still allowed: 0 turns enforcement on, inf off): the preprod deployer's
-    policy (read from the applied role) is attached to a user, and with moto's authentication
-    on, that user may write preprod's bucket and queue and is denied prod's. Other services are
-    not enforced by moto, and the trust policy (GitHub OIDC) cannot be exercised here."""
+    """moto enforces IAM only for S3 and SQS, so isolation is shown there. The preprod
+    deployer's policy, read from the applied role, is attached to a user; with moto's
+    authentication on (reset-auth takes the number of unauthenticated calls still allowed: 0
+    enforces, inf stops enforcing), that user may write preprod's bucket and queue and is denied
+    prod's. moto enforces no other service, and the OIDC trust policy cannot be exercised here."""
     iam = deployed["preprod"].tgt.client("iam")
     policy = iam.get_role_policy(RoleName="preprod-deployer", PolicyName="preprod-deployer")
     iam.create_user(UserName="preprod-deployer-probe")
