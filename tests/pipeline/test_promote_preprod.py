@@ -15,7 +15,7 @@ from pipeline import emulator, source
 from tests.pipeline.conftest import Cli
 
 pytestmark = pytest.mark.pipeline
-STAGES = ["unit-test", "package", "upload", "apply", "deploy", "record"]
+STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "record"]
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +139,63 @@ def test_killing_the_emulator_mid_run_fails_clearly_then_converges(first: dict, 
     code, again = cli.json("promote", "--env", "preprod")
     assert code == 0, again["message"]
     assert [s["status"] for s in again["stages"]] == ["ok"] * len(STAGES)
+
+
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
+
+
+@pytest.mark.parametrize(
+    ("event", "commits", "expected"),
+    [
+        ("dependabot_pip_major", "dependabot_major", "the gate requires an approval for preprod"),
+        ("dependabot_other_base", "dependabot_patch", "the gate blocks preprod"),
+    ],
+)
+def test_gate_refusal_exits_3_before_anything_runs(
+    cli: Cli, event: str, commits: str, expected: str
+) -> None:
+    code, outcome = cli.json(
+        "promote", "--env", "preprod",
+        "--event", str(FIX / "events" / f"{event}.json"),
+        "--commits", str(FIX / "commits" / f"{commits}.json"),
+        "--at", "2026-11-18T12:00:00+00:00",
+    )  # fmt: skip
+    assert code == 3
+    assert expected in outcome["message"]
+    assert [(s["name"], s["status"]) for s in outcome["stages"]] == [("gate", "refused")]
+    record = json.loads(Path(outcome["run_record"]).read_text())
+    assert record["decision"]["preprod"] in {"manual", "block"}
+
+
+def test_approval_is_recorded_with_the_decision(cli: Cli) -> None:
+    code, outcome = cli.json(
+        "promote", "--env", "preprod",
+        "--event", str(FIX / "events" / "dependabot_pip_major.json"),
+        "--commits", str(FIX / "commits" / "dependabot_major.json"),
+        "--approve", "alice: reviewed the urllib3 3.0 changelog",
+    )  # fmt: skip
+    assert code == 0, outcome["message"]
+    latest = cli.ledger().deployments(limit=1)[0]
+    assert latest["approval"] == {
+        "approver": "alice",
+        "reason": "reviewed the urllib3 3.0 changelog",
+    }
+    assert latest["decision"]["preprod"] == "manual"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--env", "staging"],
+            "unknown environment 'staging'; valid environments are: preprod, prod",
+        ),
+        (["--env", "preprod", "--approve", "no reason"], 'must be "NAME: REASON"'),
+        (["--env", "preprod", "--event", "/nonexistent.json"], "cannot read the event file"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(cli: Cli, args: list[str], message: str) -> None:
+    done = cli.run("promote", *args)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr

@@ -56,7 +56,13 @@ def cmd_unit_test(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     repo = project.root()
     project.check_environment(repo, args.env)
-    outcome = promote.promote(repo, args.env, console.progress, args.target)
+    decision = None
+    if args.event:
+        decision = decide.from_files(
+            repo, args.event, args.commits, args.metadata, args.policy, args.at
+        )
+    approval = decide.parse_approval(args.approve)
+    outcome = promote.promote(repo, args.env, console.progress, args.target, decision, approval)
     console.summary("promotion", [outcome.summary_row()])
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
@@ -141,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=target.KINDS,
         help="emulated (default, or PIPELINE_TARGET) or aws (credentials from the AWS chain)",
     )
+    decide.add_arguments(prom, required=False)
+    prom.add_argument("--approve", help='record an approval, "NAME: REASON" (for manual decisions)')
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
     gate_cmd = verb("gate", cmd_gate, "Decide auto/manual/block per environment for a pull request")

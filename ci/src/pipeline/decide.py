@@ -62,3 +62,21 @@ def from_files(
         fetched = github.fetch_commits(number) if isinstance(number, int) else None
         commit_list = change.parse_commits(fetched) if fetched is not None else None
     return gate.decide(change.read(raw_event, commit_list, meta), rules, moment)
+
+
+def without_event() -> gate.Decision:
+    """A local run with no pull request establishes nothing about the change: preprod takes it,
+    prod needs an approval."""
+    reason = "no pull-request event given: a local promotion; prod needs an approval (--approve)"
+    return gate.Decision("auto", "manual", {"source": "local"}, [reason])
+
+
+def parse_approval(value: str | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    name, _, reason = value.partition(":")
+    if not name.strip() or not reason.strip():
+        raise UsageError(
+            f'--approve {value!r} must be "NAME: REASON", e.g. "alice: reviewed PR 42"'
+        )
+    return {"approver": name.strip(), "reason": reason.strip()}

@@ -11,8 +11,10 @@ from pipeline import (
     artifacts,
     awserrors,
     bootstrap,
+    decide,
     deploy,
     emulator,
+    gate,
     packaging,
     plandiff,
     project,
@@ -97,6 +99,20 @@ class Promotion:
     def tf_vars(self) -> dict[str, str]:
         return {"lambda_version": self.src.sha}
 
+    def gate(self, decision: gate.Decision, approval: dict[str, str] | None) -> None:
+        with self.runner.stage("gate") as log:
+            level = decision.for_env(self.env)
+            self.record.data["decision"] = {**decision.to_json(), "approval": approval}
+            self.record.save()
+            if level == "block":
+                raise RefusedError(f"the gate blocks {self.env}: {'; '.join(decision.reasons)}")
+            if level == "manual" and approval is None:
+                raise RefusedError(
+                    f"the gate requires an approval for {self.env}: "
+                    f'{"; ".join(decision.reasons)}. Re-run with --approve "NAME: REASON"'
+                )
+            log.detail = f"{level}" + (f", approved by {approval['approver']}" if approval else "")
+
     def unit_test(self) -> None:
         with self.runner.stage("unit-test") as log:
             unit_tests.run(self.repo, self.state, log)
@@ -177,6 +193,7 @@ class Promotion:
             "previous_versions": self.previous,
             "functions": self.outputs.get("function_names", {}),
             "decision": self.record.data.get("decision"),
+            "approval": (self.record.data.get("decision") or {}).get("approval"),
             "stages": [r.to_json() for r in self.runner.results],
             "result": result,
             "message": message,
@@ -192,7 +209,14 @@ class Promotion:
             log.detail = f"{ledger.table}: {result}"
 
 
-def promote(repo: Path, env: str, listener: Listener, target_kind: str | None = None) -> Outcome:
+def promote(
+    repo: Path,
+    env: str,
+    listener: Listener,
+    target_kind: str | None = None,
+    decision: gate.Decision | None = None,
+    approval: dict[str, str] | None = None,
+) -> Outcome:
     state = project.state_dir(repo)
     src = source.read(repo)
     if src.dirty and env in project.protected_environments(repo):
@@ -219,6 +243,7 @@ def promote(repo: Path, env: str, listener: Listener, target_kind: str | None = 
     started = time.monotonic()
     exit_code, message = 0, f"{src.short} promoted to {env} ({tgt.kind})"
     try:
+        run.gate(decision or decide.without_event(), approval)
         run.unit_test()
         run.package()
         run.upload()
