@@ -6,9 +6,9 @@ with a different digest is refused, because the same sha must always mean the sa
 import hashlib
 from typing import Any
 
-import anyio
 from botocore.exceptions import ClientError
 
+from pipeline.concurrency import map_threads
 from pipeline.errors import StageFailedError
 from pipeline.target import Target
 
@@ -49,17 +49,5 @@ def upload_one(target: Target, bucket: str, key: str, data: bytes, sha256: str) 
 
 def upload_all(target: Target, bucket: str, items: list[tuple[str, bytes, str]]) -> dict[str, str]:
     """Upload concurrently; returns key -> outcome."""
-    outcomes: dict[str, str] = {}
-
-    async def one(key: str, data: bytes, sha256: str) -> None:
-        outcomes[key] = await anyio.to_thread.run_sync(
-            upload_one, target, bucket, key, data, sha256
-        )
-
-    async def main() -> None:
-        async with anyio.create_task_group() as group:
-            for key, data, sha256 in items:
-                group.start_soon(one, key, data, sha256)
-
-    anyio.run(main)
-    return outcomes
+    outcomes = map_threads(upload_one, [(target, bucket, *item) for item in items])
+    return {key: outcome for (key, _, _), outcome in zip(items, outcomes, strict=True)}

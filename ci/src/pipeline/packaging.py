@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import anyio
-
+from pipeline.concurrency import map_threads
 from pipeline.errors import StageFailedError
 from pipeline.source import Source
 
@@ -190,19 +189,7 @@ def package_function(repo: Path, cache: Path, function: str) -> tuple[Package, b
 
 def package_all(repo: Path, cache: Path) -> list[tuple[Package, bool]]:
     """Every function concurrently: the work is independent and mostly I/O and zlib."""
-    names = functions(repo)
-    results: dict[str, tuple[Package, bool]] = {}
-
-    async def build(name: str) -> None:
-        results[name] = await anyio.to_thread.run_sync(package_function, repo, cache, name)
-
-    async def main() -> None:
-        async with anyio.create_task_group() as group:
-            for name in names:
-                group.start_soon(build, name)
-
-    anyio.run(main)
-    return [results[name] for name in names]
+    return map_threads(package_function, [(repo, cache, name) for name in functions(repo)])
 
 
 def manifest(source: Source, packages: list[Package]) -> dict[str, Any]:

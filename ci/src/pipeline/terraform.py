@@ -270,9 +270,10 @@ class Workspace:
             log,
         )  # fmt: skip
 
-    def show_plan(self, log: StageLog, plan_file: str) -> dict[str, Any]:
+    def _json(self, args: Sequence[str], log: StageLog) -> Any:
+        """A read-only command's JSON output; its stdout is data, so it stays out of the log."""
         done = subprocess.run(
-            [binary(), "show", "-json", plan_file],
+            [binary(), *args],
             cwd=self.directory,
             env=self.env_vars(),
             capture_output=True,
@@ -281,19 +282,14 @@ class Workspace:
         )
         if done.returncode != 0:
             log.write(done.stderr)
-            raise StageFailedError(f"terraform show failed for {self.env}: {done.stderr.strip()}")
+            raise StageFailedError(
+                f"terraform {args[0]} failed for {self.env}: {done.stderr.strip()}"
+            )
         return json.loads(done.stdout)
 
+    def show_plan(self, log: StageLog, plan_file: str) -> dict[str, Any]:
+        return self._json(["show", "-json", plan_file], log)
+
     def outputs(self, log: StageLog) -> dict[str, Any]:
-        done = subprocess.run(
-            [binary(), "output", "-json", "-no-color"],
-            cwd=self.directory,
-            env=self.env_vars(),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode != 0:
-            log.write(done.stderr)
-            raise StageFailedError(f"terraform output failed for {self.env}: {done.stderr.strip()}")
-        return {name: value["value"] for name, value in json.loads(done.stdout).items()}
+        raw = self._json(["output", "-json", "-no-color"], log)
+        return {name: value["value"] for name, value in raw.items()}

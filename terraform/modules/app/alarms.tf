@@ -2,63 +2,54 @@
 # Thresholds are the same in every environment, so a staging environment fails the way the
 # production one would.
 
-resource "aws_cloudwatch_metric_alarm" "dynamodb_throttled" {
-  alarm_name          = "${local.prefix}items-throttled"
-  alarm_description   = "The items table throttled requests."
-  namespace           = "AWS/DynamoDB"
-  metric_name         = "ThrottledRequests"
-  dimensions          = { TableName = aws_dynamodb_table.items.name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
+locals {
+  alarms = {
+    items-throttled = {
+      description = "The items table throttled requests."
+      namespace   = "AWS/DynamoDB"
+      metric      = "ThrottledRequests"
+      dimensions  = { TableName = aws_dynamodb_table.items.name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    dynamodb-user-errors = {
+      description = "DynamoDB rejected requests as malformed or unauthorised (account-wide metric)."
+      namespace   = "AWS/DynamoDB"
+      metric      = "UserErrors"
+      dimensions  = {}
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    analysis-dlq-depth = {
+      description = "More than 5 messages wait in the analysis DLQ."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateNumberOfMessagesVisible"
+      dimensions  = { QueueName = aws_sqs_queue.analysis_dlq.name }
+      statistic   = "Maximum"
+      threshold   = 5
+    }
+    canary-failed = {
+      description = "The dashboard canary failed at least once."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = module.canary.function_name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+  }
 }
 
-resource "aws_cloudwatch_metric_alarm" "dynamodb_user_errors" {
-  alarm_name          = "${local.prefix}dynamodb-user-errors"
-  alarm_description   = "DynamoDB rejected requests as malformed or unauthorised (account-wide metric)."
-  namespace           = "AWS/DynamoDB"
-  metric_name         = "UserErrors"
-  statistic           = "Sum"
+resource "aws_cloudwatch_metric_alarm" "app" {
+  for_each            = local.alarms
+  alarm_name          = "${local.prefix}${each.key}"
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
+  statistic           = each.value.statistic
   period              = 300
   evaluation_periods  = 1
-  threshold           = 0
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
-  alarm_name          = "${local.prefix}analysis-dlq-depth"
-  alarm_description   = "More than 5 messages wait in the analysis DLQ."
-  namespace           = "AWS/SQS"
-  metric_name         = "ApproximateNumberOfMessagesVisible"
-  dimensions          = { QueueName = aws_sqs_queue.analysis_dlq.name }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 5
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.alerts.arn]
-  ok_actions          = [aws_sns_topic.alerts.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "canary_failed" {
-  alarm_name          = "${local.prefix}canary-failed"
-  alarm_description   = "The dashboard canary failed at least once."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = module.canary.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 0
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alerts.arn]

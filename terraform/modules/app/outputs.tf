@@ -57,12 +57,7 @@ output "alarm_names" {
   description = "Every alarm of this environment."
   value = concat(
     flatten([for m in local.functions : m.alarm_names]),
-    [
-      aws_cloudwatch_metric_alarm.dynamodb_throttled.alarm_name,
-      aws_cloudwatch_metric_alarm.dynamodb_user_errors.alarm_name,
-      aws_cloudwatch_metric_alarm.dlq_depth.alarm_name,
-      aws_cloudwatch_metric_alarm.canary_failed.alarm_name,
-    ],
+    [for alarm in aws_cloudwatch_metric_alarm.app : alarm.alarm_name],
   )
 }
 
