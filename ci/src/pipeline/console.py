@@ -16,7 +16,6 @@ _MARK = {
     "ok": "[green]✓[/]",
     "failed": "[red]✗[/]",
     "refused": "[yellow]⊘[/]",
-    "skipped": "[dim]-[/]",
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pipeline.errors import PipelineError
 
-Status = Literal["ok", "failed", "refused", "skipped"]
+Status = Literal["ok", "failed", "refused"]
 LOG_TAIL_LINES = 40
 
 
@@ -64,16 +64,16 @@ class StageRunner:
                 StageResult(name, status, time.monotonic() - started, str(exc), log.tail())
             )
             raise
-        except BaseException as exc:
-            detail = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:
+            known = self.translate(exc)
+            detail = str(known) if known else f"{type(exc).__name__}: {exc}"
             self._finish(
                 StageResult(name, "failed", time.monotonic() - started, detail, log.tail())
             )
+            if known:
+                raise known from exc
             raise
         self._finish(StageResult(name, "ok", time.monotonic() - started, log.detail))
-
-    def skip(self, name: str, reason: str) -> None:
-        self._finish(StageResult(name, "skipped", 0.0, reason))
 
     def _finish(self, result: StageResult) -> None:
         self.results.append(result)
