@@ -135,7 +135,8 @@ def test_killing_the_emulator_mid_run_fails_clearly_then_converges(first: dict, 
     assert process.returncode == 1
     assert "Traceback" not in stderr
     outcome = json.loads(stdout)
-    assert "the emulator stopped during the run" in outcome["message"]
+    assert "upload failed because the emulator stopped during the run" in outcome["message"]
+    assert [s["name"] for s in outcome["stages"]][-1] == "upload"
 
     code, again = cli.json("promote", "--env", "preprod")
     assert code == 0, again["message"]

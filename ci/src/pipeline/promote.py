@@ -251,12 +251,15 @@ def promote(
         run.deploy()
     except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
-        if tgt.kind == "emulated" and emulator.load(state) is None:
-            message += (
-                "; the emulator stopped during the run, so its emulated AWS is gone: the next "
-                "`./pipeline promote` starts a new one and deploys from scratch"
-            )
-    if run.reached_target:
+    emulator_gone = tgt.kind == "emulated" and emulator.load(state) is None
+    if emulator_gone:
+        failed = runner.results[-1].name if runner.results else "the run"
+        message = (
+            f"{failed} failed because the emulator stopped during the run; its emulated AWS, "
+            "ledger included, is gone. The next `./pipeline promote` starts a new emulator and "
+            "deploys from scratch"
+        )
+    elif run.reached_target:
         try:
             run.record_ledger("ok" if exit_code == 0 else "failed", message)
         except PipelineError as exc:
