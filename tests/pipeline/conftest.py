@@ -70,3 +70,11 @@ def cli(repo_clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     runner = Cli(repo_clone, tmp_path_factory.mktemp("state"), {})
     yield runner
     runner.stop()
+
+
+@pytest.fixture(scope="session")
+def deployed_preprod(cli: Cli) -> dict:
+    """The first `promote --env preprod` of the session's clone; later tests build on it."""
+    code, outcome = cli.json("promote", "--env", "preprod")
+    assert code == 0, outcome
+    return outcome

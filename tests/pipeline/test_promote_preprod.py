@@ -18,11 +18,9 @@ pytestmark = pytest.mark.pipeline
 STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "record"]
 
 
-@pytest.fixture(scope="module")
-def first(cli: Cli) -> dict:
-    code, outcome = cli.json("promote", "--env", "preprod")
-    assert code == 0, outcome
-    return outcome
+@pytest.fixture
+def first(deployed_preprod: dict) -> dict:
+    return deployed_preprod
 
 
 def test_promote_runs_every_stage_in_order(first: dict, cli: Cli) -> None:

@@ -94,6 +94,7 @@ class Promotion:
     versions: dict[str, str] = field(default_factory=dict)
     previous: dict[str, str] = field(default_factory=dict)
     workspace: terraform.Workspace | None = None
+    bucket: str = ""
     reached_target: bool = False
 
     def tf_vars(self) -> dict[str, str]:
@@ -143,6 +144,7 @@ class Promotion:
                     log,
                 )  # fmt: skip
                 bucket = self.workspace.outputs(log)["package_bucket"]
+            self.bucket = bucket
             items = [
                 (f"{self.src.sha}/{p.function}.zip", p.path.read_bytes(), p.sha256)
                 for p in self.packages

@@ -1,0 +1,87 @@
+"""Failure paths of `promote`: nothing deployed on red tests, digests checked before `live`
+moves, and preconditions refused before any work."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pipeline import awserrors, promote, source
+from pipeline.errors import StageFailedError
+from pipeline.runrecord import RunRecord
+from pipeline.stages import StageRunner
+from tests.pipeline.conftest import Cli, clone
+
+pytestmark = pytest.mark.pipeline
+
+
+def _commit(repo: Path, path: str, text: str) -> None:
+    (repo / path).write_text(text)
+    git = ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    subprocess.run([*git, "commit", "-qam", f"change {path}"], check=True)
+
+
+def test_failing_unit_tests_deploy_nothing(repo_clone: Path, tmp_path: Path) -> None:
+    broken = clone(repo_clone, tmp_path / "broken")
+    handler = broken / "lambdas" / "analysis" / "news_analysis" / "sentiment.py"
+    _commit(broken, str(handler.relative_to(broken)), handler.read_text().replace(
+        'label = "positive"', 'label = "negative"'))  # fmt: skip
+    runner = Cli(broken, tmp_path / "state", {})
+    try:
+        code, outcome = runner.json("promote", "--env", "preprod")
+        assert code == 1
+        assert [(s["name"], s["status"]) for s in outcome["stages"]] == [
+            ("gate", "ok"),
+            ("unit-test", "failed"),
+        ]
+        assert "unit tests failed" in outcome["message"]
+        assert "nothing was built or deployed" in outcome["message"]
+        s3 = runner.target().client("s3")
+        assert s3.list_buckets()["Buckets"] == []
+        assert not (tmp_path / "state" / "artifacts").exists()
+    finally:
+        runner.stop()
+
+
+def test_digest_mismatch_is_refused_and_live_stays(
+    deployed_preprod: dict, cli: Cli, tmp_path: Path
+) -> None:
+    work = clone(cli.repo, tmp_path / "next")
+    init = work / "lambdas" / "canary" / "news_canary" / "__init__.py"
+    _commit(work, str(init.relative_to(work)), init.read_text() + "# next release\n")
+    tgt = cli.target()
+    record = RunRecord.create(tmp_path, "test", {})
+    run = promote.Promotion(
+        work, cli.state, "preprod", source.read(work), tgt, record,
+        StageRunner(translate=awserrors.translate),
+    )  # fmt: skip
+    run.package()
+    run.upload()
+    key = f"{run.src.sha}/canary.zip"
+    tgt.client("s3").put_object(Bucket=run.bucket, Key=key, Body=b"tampered" + b"\0" * 100)
+    run.apply()
+    with pytest.raises(StageFailedError, match="digest mismatch, live not moved"):
+        run.deploy()
+    lam = tgt.client("lambda")
+    live = {fn: lam.get_alias(FunctionName=f"preprod-{fn}", Name="live")["FunctionVersion"]
+            for fn in deployed_preprod["versions"]}  # fmt: skip
+    current = cli.ledger().last_good()
+    assert current is not None
+    assert live == current["versions"]
+
+
+def test_dirty_tree_is_refused_for_prod(repo_clone: Path, tmp_path: Path) -> None:
+    dirty = clone(repo_clone, tmp_path / "dirty")
+    (dirty / "README.md").write_text("local edit\n")
+    done = Cli(dirty, tmp_path / "state", {}).run("promote", "--env", "prod")
+    assert done.returncode == 3
+    assert "uncommitted changes; prod only takes committed, clean builds" in done.stderr
+    assert not (tmp_path / "state" / "emulator.json").exists()
+
+
+def test_missing_terraform_says_how_to_provide_it(deployed_preprod: dict, cli: Cli) -> None:
+    runner = Cli(cli.repo, cli.state, {"PIPELINE_TERRAFORM": "/nonexistent/terraform"})
+    code, outcome = runner.json("promote", "--env", "preprod")
+    assert code == 2
+    assert "terraform is not on PATH" in outcome["message"]
+    assert "dagger call promote" in outcome["message"]
