@@ -1,4 +1,7 @@
-"""`promote --env preprod` end to end against the emulator it starts, through the real CLI."""
+"""`promote --env preprod` end to end against the emulator it starts, through the real CLI.
+
+These tests share one deployed environment and run in file order; test_promote_failures.py,
+which changes that environment, sorts after this file."""
 
 import hashlib
 import json
@@ -33,7 +36,8 @@ def test_promote_runs_every_stage_in_order(first: dict, cli: Cli) -> None:
 
 def test_ledger_aliases_and_bucket_agree(first: dict, cli: Cli) -> None:
     tgt = cli.target()
-    [entry] = cli.ledger().deployments()
+    run_id = json.loads(Path(first["run_record"]).read_text())["id"]
+    [entry] = [e for e in cli.ledger().deployments() if e["run_id"] == run_id]
     manifest = json.loads((cli.state / "artifacts" / first["sha"] / "manifest.json").read_text())
     assert entry["result"] == "ok"
     assert entry["sha"] == first["sha"] and entry["dirty"] is False
