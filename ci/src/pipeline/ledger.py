@@ -5,7 +5,6 @@ Every write is conditional, so an entry is never overwritten and two promotions 
 claim the same slot. Entries are stored as JSON documents to keep their shape exact."""
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,6 @@ from pipeline.errors import StageFailedError
 from pipeline.target import Target
 
 DEPLOY = "deploy"
-VALIDATED = "validated"
 
 
 @dataclass
@@ -90,13 +88,3 @@ class Ledger:
 
     def last_good(self) -> dict[str, Any] | None:
         return next((e for e in self.deployments() if e.get("result") == "ok"), None)
-
-    def mark_validated(self, sha: str, digests: dict[str, str], run_id: str) -> None:
-        self._put(
-            VALIDATED,
-            f"{sha}#{run_id}",
-            {"sha": sha, "digests": digests, "run_id": run_id, "at": time.time()},
-        )
-
-    def validations(self, sha: str) -> list[dict[str, Any]]:
-        return [e for e in self._query(VALIDATED) if e["sha"] == sha]

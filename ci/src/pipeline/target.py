@@ -40,17 +40,6 @@ class Target:
             )
         return boto3.client(service, region_name=self.region, config=config)
 
-    def environ(self) -> dict[str, str]:
-        """Variables that point a child process (tests, Lambdas) at this target."""
-        if self.kind == "aws":
-            return {"AWS_DEFAULT_REGION": self.region}
-        return {
-            "AWS_DEFAULT_REGION": self.region,
-            "AWS_ENDPOINT_URL": str(self.endpoint),
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-        }
-
 
 def tfvar(repo: Path, env: str, name: str) -> str | None:
     """A simple string value from environments/<env>.tfvars (name = "value")."""
