@@ -1,21 +1,32 @@
-"""Content hashes of input trees, so unchanged work is skipped (as Dagger's cache would)."""
+"""Content hashes of input trees, so unchanged work is skipped (as Dagger's cache would).
+
+Packaging and the unit-test cache read the same notion of a source file from here."""
 
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
 
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".terraform", ".hypothesis"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 
 
-def tree_hash(repo: Path, paths: Iterable[str]) -> str:
-    digest = hashlib.sha256()
+def source_files(root: Path) -> list[Path]:
+    """Files under root (or root itself), without caches and bytecode, in a stable order."""
+    if root.is_file():
+        return [root]
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and not SKIPPED_PARTS.intersection(path.relative_to(root).parts)
+        and path.suffix not in SKIPPED_SUFFIXES
+    )
+
+
+def tree_hash(repo: Path, paths: Iterable[str], seed: str = "") -> str:
+    digest = hashlib.sha256(seed.encode())
     for relative in sorted(paths):
-        root = repo / relative
-        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
-        for path in files:
-            rel = path.relative_to(repo)
-            if SKIPPED_PARTS.intersection(rel.parts) or path.suffix == ".pyc":
-                continue
-            digest.update(rel.as_posix().encode() + b"\0")
+        for path in source_files(repo / relative):
+            digest.update(path.relative_to(repo).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pipeline.cache import SKIPPED_PARTS, SKIPPED_SUFFIXES, source_files, tree_hash
 from pipeline.concurrency import map_threads
 from pipeline.errors import StageFailedError
 from pipeline.source import Source
@@ -27,8 +28,6 @@ FORMAT = "newsflow.zip/1"  # bump to invalidate every cached zip when the layout
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 COMPRESSION_LEVEL = 6
 COMMON = "common"
-SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
-SKIPPED_SUFFIXES = {".pyc", ".pyo"}
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)")
 HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
@@ -55,23 +54,8 @@ def functions(repo: Path) -> list[str]:
     )
 
 
-def _source_files(root: Path) -> list[Path]:
-    return sorted(
-        path
-        for path in root.rglob("*")
-        if path.is_file()
-        and not SKIPPED_PARTS.intersection(path.relative_to(root).parts)
-        and path.suffix not in SKIPPED_SUFFIXES
-    )
-
-
 def source_hash(repo: Path, function: str) -> str:
-    digest = hashlib.sha256(FORMAT.encode())
-    for root in (repo / "lambdas" / COMMON, repo / "lambdas" / function):
-        for path in _source_files(root):
-            digest.update(path.relative_to(repo).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return tree_hash(repo, [f"lambdas/{COMMON}", f"lambdas/{function}"], seed=FORMAT)
 
 
 def pins(requirements: Path) -> list[tuple[str, str, set[str]]]:
@@ -142,7 +126,7 @@ def build_zip(repo: Path, function: str, wheels: list[Path]) -> bytes:
     for wheel in wheels:
         entries.update(_wheel_entries(wheel))
     for root in (repo / "lambdas" / COMMON, repo / "lambdas" / function):
-        for path in _source_files(root):
+        for path in source_files(root):
             relative = path.relative_to(root).as_posix()
             if relative.startswith("requirements"):
                 continue
