@@ -28,14 +28,19 @@ class Ledger:
     def _client(self) -> Any:
         return self.target.client("dynamodb")
 
-    def ensure(self) -> None:
-        client = self._client()
+    def exists(self) -> bool:
         try:
-            client.describe_table(TableName=self.table)
-            return
+            self._client().describe_table(TableName=self.table)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceNotFoundException":
                 raise
+            return False
+        return True
+
+    def ensure(self) -> None:
+        if self.exists():
+            return
+        client = self._client()
         client.create_table(
             TableName=self.table,
             BillingMode="PAY_PER_REQUEST",

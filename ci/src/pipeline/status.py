@@ -12,10 +12,11 @@ def environment_status(repo: Path, state: Path, env: str, kind: str | None) -> d
     if tgt is None:
         return {"env": env, "target": "emulated", "state": "emulator not running: nothing deployed"}
     ledger = Ledger(tgt, env)
-    ledger.ensure()
+    row: dict[str, Any] = {"env": env, "target": tgt.kind}
+    if not ledger.exists():  # reading status must not create anything
+        return {**row, "state": "never deployed successfully"}
     good = ledger.last_good()
     latest = ledger.deployments(limit=1)
-    row: dict[str, Any] = {"env": env, "target": tgt.kind}
     if latest:
         row["last_attempt"] = {k: latest[0].get(k) for k in ("sha", "result", "finished_at", "who")}
     if not good:
