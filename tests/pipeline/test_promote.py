@@ -18,7 +18,7 @@ from pipeline import emulator, source
 from tests.pipeline.conftest import Cli
 
 pytestmark = pytest.mark.pipeline
-STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "record"]
+STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "verify", "record"]
 
 
 @pytest.fixture
@@ -54,6 +54,21 @@ def test_ledger_aliases_and_bucket_agree(first: dict, cli: Cli) -> None:
     for fn, meta in manifest["functions"].items():
         body = s3.get_object(Bucket=bucket, Key=f"{first['sha']}/{fn}.zip")["Body"].read()
         assert hashlib.sha256(body).hexdigest() == meta["sha256"]
+
+
+def test_verify_ran_both_suites_and_validated_the_artifact(first: dict, cli: Cli) -> None:
+    record = json.loads(Path(first["run_record"]).read_text())
+    suites = {suite["suite"]: suite for suite in record["verify"]}
+    assert set(suites) == {"integration", "canary"}
+    assert suites["integration"]["passed"] >= 13 and suites["canary"]["passed"] >= 6
+    assert all(not suite["failed"] and not suite["skipped"] for suite in suites.values())
+    assert record["load"]["p95_ms"] < record["load"]["budget_p95_ms"]
+    [validation] = cli.ledger().validations(first["sha"])
+    assert validation["run_id"] == record["id"]
+    assert validation["digests"] == {
+        fn: meta["sha256"] for fn, meta in record["manifest"]["functions"].items()
+    }
+    assert "verified and validated" in first["message"]
 
 
 def test_run_record_has_inputs_tools_and_stages(first: dict) -> None:

@@ -1,12 +1,13 @@
 """Failure paths of `promote`: nothing deployed on red tests, digests checked before `live`
 moves, and preconditions refused before any work."""
 
+import json
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from pipeline import awserrors, promote, source
+from pipeline import awserrors, deploy, promote, source
 from pipeline.errors import StageFailedError
 from pipeline.runrecord import RunRecord
 from pipeline.stages import StageRunner
@@ -85,3 +86,43 @@ def test_missing_terraform_says_how_to_provide_it(deployed_preprod: dict, cli: C
     assert code == 2
     assert "terraform is not on PATH" in outcome["message"]
     assert "dagger call promote" in outcome["message"]
+
+
+def test_a_broken_lambda_fails_verify_and_is_not_validated(
+    deployed_preprod: dict, cli: Cli, tmp_path: Path
+) -> None:
+    """Unit tests cannot catch everything: an analysis handler that raises in AWS's runtime only
+    shows when the deployed environment is exercised end to end."""
+    work = clone(cli.repo, tmp_path / "broken")
+    handler = work / "lambdas" / "analysis" / "news_analysis" / "handler.py"
+    text = handler.read_text().replace(
+        "def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:\n",
+        "def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:\n"
+        '    if context.function_version != "$LATEST":\n'
+        '        raise RuntimeError("broken in the deployed runtime only")\n',
+    )
+    _commit(work, str(handler.relative_to(work)), text)
+    sha = source.read(work).sha
+    broken = Cli(work, cli.state, {})
+    lam = cli.target().client("lambda")
+    names = {fn: f"preprod-{fn}" for fn in deployed_preprod["versions"]}
+    before = deploy.live_versions(cli.target(), names)
+    try:
+        code, outcome = broken.json("promote", "--env", "preprod")
+        assert code == 1
+        assert outcome["stages"][-2]["name"] == "verify"
+        assert outcome["stages"][-2]["status"] == "failed"
+        assert outcome["message"].startswith("verify failed for preprod: tests/integration/")
+        assert "the artifact is not validated" in outcome["message"]
+        assert cli.ledger().validations(sha) == []
+        latest = cli.ledger().deployments(limit=1)[0]
+        assert (latest["sha"], latest["result"], latest["validated"]) == (sha, "failed", False)
+        record = json.loads(Path(outcome["run_record"]).read_text())
+        [integration] = [suite for suite in record["verify"] if suite["suite"] == "integration"]
+        assert integration["failed"] and all("::test_" in test for test in integration["failed"])
+        tail = "\n".join(record["stages"][-2]["log_tail"])
+        assert "broken in the deployed runtime only" in tail or "analyzed" in tail
+    finally:
+        deploy.move_alias(cli.target(), names, before)  # later tests expect a healthy preprod
+    assert {fn: lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"]
+            for fn, n in names.items()} == before  # fmt: skip

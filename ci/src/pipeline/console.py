@@ -5,6 +5,7 @@ Machine output (`--json`) goes to stdout and nothing else does, so it can be pip
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline.stages import StageResult
@@ -25,10 +26,11 @@ def progress(name: str, result: StageResult | None) -> None:
         return
     line = f"{_MARK[result.status]} {name} [dim]{result.seconds:.1f}s[/]"
     if result.detail:
-        line += f"  {result.detail}"
+        line += f"  {escape(result.detail)}"
     err.print(line)
     if result.status == "failed" and result.log_tail:
-        err.print("[dim]" + "\n".join("    " + line for line in result.log_tail[-15:]) + "[/]")
+        tail = "\n".join("    " + escape(line) for line in result.log_tail[-15:])
+        err.print(f"[dim]{tail}[/]")
 
 
 def summary(title: str, rows: list[dict[str, Any]]) -> None:
@@ -38,9 +40,9 @@ def summary(title: str, rows: list[dict[str, Any]]) -> None:
     for column in rows[0]:
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
+        table.add_row(*(escape(str(value)) for value in row.values()))
     err.print(table)
 
 
 def error(message: str) -> None:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {escape(message)}")

@@ -14,6 +14,8 @@ from pipeline.errors import StageFailedError
 from pipeline.target import Target
 
 DEPLOY = "deploy"
+ARTIFACT = "artifact"  # sk = sha: where each function's zip of that sha is, and its digest
+VALIDATED = "validated"  # sk = sha: the digests that passed verification in this environment
 
 
 @dataclass
@@ -55,12 +57,13 @@ class Ledger:
         )
         client.get_waiter("table_exists").wait(TableName=self.table)
 
-    def _put(self, pk: str, sk: str, data: dict[str, Any]) -> None:
+    def _put(self, pk: str, sk: str, data: dict[str, Any], *, replace: bool = False) -> None:
+        condition = {} if replace else {"ConditionExpression": "attribute_not_exists(pk)"}
         try:
             self._client().put_item(
                 TableName=self.table,
                 Item={"pk": {"S": pk}, "sk": {"S": sk}, "data": {"S": json.dumps(data)}},
-                ConditionExpression="attribute_not_exists(pk)",
+                **condition,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -68,6 +71,16 @@ class Ledger:
                     f"ledger entry {pk}/{sk} already exists in {self.table}"
                 ) from None
             raise
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        item = (
+            self._client()
+            .get_item(
+                TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True
+            )
+            .get("Item")
+        )
+        return json.loads(item["data"]["S"]) if item else None
 
     def _query(self, pk: str, newest_first: bool = True, limit: int | None = None) -> list[dict]:
         kwargs: dict[str, Any] = {
@@ -93,3 +106,33 @@ class Ledger:
 
     def last_good(self) -> dict[str, Any] | None:
         return next((e for e in self.deployments() if e.get("result") == "ok"), None)
+
+    def record_artifact(self, sha: str, bucket: str, functions: dict[str, dict[str, str]]) -> None:
+        """Remember where the sha's zips are. A clean sha's entry is written once and must never
+        change; a `-dirty` one is a work in progress and is replaced."""
+        entry = {"sha": sha, "bucket": bucket, "functions": functions}
+        if sha.endswith("-dirty"):
+            self._put(ARTIFACT, sha, entry, replace=True)
+            return
+        existing = self._get(ARTIFACT, sha)
+        if existing is None:
+            self._put(ARTIFACT, sha, entry)
+        elif existing != entry:
+            raise StageFailedError(
+                f"the ledger of {self.env} already records different artifacts for {sha}; "
+                "the same sha must always mean the same bytes. Commit and promote a new sha"
+            )
+
+    def find_code(self, sha256: str) -> tuple[str, str] | None:
+        """The (bucket, key) of a zip with this hex sha256, from the artifact entries."""
+        for entry in self._query(ARTIFACT):
+            for meta in entry["functions"].values():
+                if meta["sha256"] == sha256:
+                    return entry["bucket"], meta["key"]
+        return None
+
+    def mark_validated(self, sha: str, digests: dict[str, str], run_id: str) -> None:
+        self._put(VALIDATED, f"{sha}#{run_id}", {"sha": sha, "digests": digests, "run_id": run_id})
+
+    def validations(self, sha: str) -> list[dict[str, Any]]:
+        return [e for e in self._query(VALIDATED) if e["sha"] == sha]

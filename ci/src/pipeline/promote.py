@@ -22,6 +22,7 @@ from pipeline import (
     target,
     terraform,
     unit_tests,
+    verify,
 )
 from pipeline.errors import PipelineError, RefusedError
 from pipeline.ledger import Ledger
@@ -96,6 +97,7 @@ class Promotion:
     workspace: terraform.Workspace | None = None
     bucket: str = ""
     reached_target: bool = False
+    validated: bool = False
 
     def tf_vars(self) -> dict[str, str]:
         return {"lambda_version": self.src.sha}
@@ -150,6 +152,14 @@ class Promotion:
                 for p in self.packages
             ]
             outcomes = artifacts.upload_all(self.tgt, bucket, items)
+            ledger = Ledger(self.tgt, self.env)
+            ledger.ensure()
+            ledger.record_artifact(
+                self.src.sha,
+                bucket,
+                {p.function: {"key": key, "sha256": p.sha256}
+                 for p, (key, _, _) in zip(self.packages, items, strict=True)},
+            )  # fmt: skip
             uploaded = sum(outcome == "uploaded" for outcome in outcomes.values())
             log.detail = f"s3://{bucket}/{self.src.sha}/: {uploaded} uploaded, digests verified"
 
@@ -179,6 +189,31 @@ class Promotion:
             self.versions = dict(published)
             log.detail = deploy.summarise(self.versions, self.previous)
 
+    def verify(self) -> None:
+        with self.runner.stage("verify") as log:
+            run_dir = self.record.directory / "verify"
+            try:
+                results = verify.verify(
+                    self.repo, self.state, self.env, self.src.sha, self.tgt, self.outputs,
+                    run_dir, log,
+                )  # fmt: skip
+            except PipelineError:
+                self.record.data["verify"] = [
+                    verify.junit_results(name, run_dir / f"{name}.xml").to_json()
+                    for name in verify.SUITES
+                    if (run_dir / f"{name}.xml").exists()
+                ]
+                raise
+            self.record.data["verify"] = [result.to_json() for result in results]
+            self.record.data["load"] = verify.load_report(run_dir)
+            Ledger(self.tgt, self.env).mark_validated(
+                self.src.sha, self.digests(), self.record.data["id"]
+            )
+            self.validated = True
+
+    def digests(self) -> dict[str, str]:
+        return {fn: m["sha256"] for fn, m in self.manifest.get("functions", {}).items()}
+
     def ledger_entry(self, result: str, message: str) -> dict[str, Any]:
         return {
             "run_id": self.record.data["id"],
@@ -190,7 +225,8 @@ class Promotion:
             "author": self.src.author,
             "commit_time": self.src.commit_time,
             "who": project.operator(),
-            "digests": {fn: m["sha256"] for fn, m in self.manifest.get("functions", {}).items()},
+            "digests": self.digests(),
+            "validated": self.validated,
             "versions": self.versions,
             "previous_versions": self.previous,
             "functions": self.outputs.get("function_names", {}),
@@ -243,7 +279,7 @@ def promote(
     runner = StageRunner(listener, record.add_stage, awserrors.translate)
     run = Promotion(repo, state, env, src, tgt, record, runner)
     started = time.monotonic()
-    exit_code, message = 0, f"{src.short} promoted to {env} ({tgt.kind})"
+    exit_code, message = 0, f"{src.short} promoted to {env} ({tgt.kind}), verified and validated"
     try:
         run.gate(decision or decide.without_event(), approval)
         run.unit_test()
@@ -251,6 +287,7 @@ def promote(
         run.upload()
         run.apply()
         run.deploy()
+        run.verify()
     except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
     emulator_gone = tgt.kind == "emulated" and emulator.load(state) is None

@@ -128,6 +128,18 @@ data "aws_iam_policy_document" "packages" {
     }
   }
 }
+
+# moto's own mapping would hand each message to its no-op Lambda and delete it. In the emulator
+# the pipeline's runtime (pipeline.runtime.queues) is the mapping's only consumer.
+resource "aws_lambda_event_source_mapping" "analysis" {
+  enabled = false
+}
+
+# The emulated runtime honours visibility timeouts; AWS's 6 x timeout (6 min) would keep a
+# failing message in flight for 18 minutes before its redrive to the DLQ.
+resource "aws_sqs_queue" "analysis" {
+  visibility_timeout_seconds = 5
+}
 """
 
 

@@ -1,0 +1,92 @@
+"""CloudWatch, emulated: the metrics AWS would emit, and alarm evaluation on demand.
+
+moto stores metrics and alarms but never evaluates an alarm, and no AWS service emits metrics
+into it. So the runtime emits Lambda's Invocations/Errors/Duration per invocation, `evaluate`
+samples SQS queue depths (as CloudWatch does every minute), then applies each alarm's own rule
+(statistic, period, evaluation periods, threshold, comparison, missing data) and sets its state."""
+
+import operator
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pipeline.target import Target
+
+COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanThreshold": operator.gt,
+    "GreaterThanOrEqualToThreshold": operator.ge,
+    "LessThanThreshold": operator.lt,
+    "LessThanOrEqualToThreshold": operator.le,
+}
+
+
+def lambda_metrics(function: str, failed: bool, duration_ms: float) -> list[dict[str, Any]]:
+    dimensions = [{"Name": "FunctionName", "Value": function}]
+    return [
+        {"MetricName": "Invocations", "Dimensions": dimensions, "Value": 1, "Unit": "Count"},
+        {"MetricName": "Errors", "Dimensions": dimensions, "Value": int(failed), "Unit": "Count"},
+        {"MetricName": "Duration", "Dimensions": dimensions, "Value": duration_ms,
+         "Unit": "Milliseconds"},
+    ]  # fmt: skip
+
+
+def sample_queue_depths(target: Target, prefix: str) -> None:
+    sqs, cloudwatch = target.client("sqs"), target.client("cloudwatch")
+    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
+        visible = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+        cloudwatch.put_metric_data(
+            Namespace="AWS/SQS",
+            MetricData=[{
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": url.rsplit("/", 1)[1]}],
+                "Value": int(visible),
+                "Unit": "Count",
+            }],
+        )  # fmt: skip
+
+
+def breaching(alarm: dict[str, Any], datapoints: list[dict[str, Any]]) -> bool | None:
+    """Whether the alarm's rule is met; None when there is no data to judge."""
+    statistic = alarm.get("Statistic", "Average")
+    compare = COMPARISONS[alarm["ComparisonOperator"]]
+    if not datapoints:
+        return {"breaching": True, "notBreaching": False}.get(
+            alarm.get("TreatMissingData", "missing")
+        )
+    needed = alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"]
+    hits = sum(compare(float(point[statistic]), float(alarm["Threshold"])) for point in datapoints)
+    return hits >= min(needed, len(datapoints))
+
+
+def evaluate(target: Target, prefix: str, now: datetime | None = None) -> dict[str, str]:
+    """Evaluate every metric alarm whose name starts with `prefix`; returns name → state."""
+    sample_queue_depths(target, prefix)
+    cloudwatch = target.client("cloudwatch")
+    now = now or datetime.now(UTC)
+    states = {}
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
+    for alarm in (a for page in pages for a in page["MetricAlarms"]):
+        if "MetricName" not in alarm:
+            continue  # metric-math alarms are not emulated
+        window = timedelta(seconds=alarm["Period"] * alarm["EvaluationPeriods"])
+        datapoints = cloudwatch.get_metric_statistics(
+            Namespace=alarm["Namespace"],
+            MetricName=alarm["MetricName"],
+            Dimensions=alarm.get("Dimensions", []),
+            StartTime=now - window,
+            EndTime=now + timedelta(seconds=1),
+            Period=alarm["Period"],
+            Statistics=[alarm.get("Statistic", "Average")],
+        )["Datapoints"]
+        verdict = breaching(alarm, datapoints)
+        state = {True: "ALARM", False: "OK", None: "INSUFFICIENT_DATA"}[verdict]
+        if state != alarm["StateValue"]:
+            cloudwatch.set_alarm_state(
+                AlarmName=alarm["AlarmName"],
+                StateValue=state,
+                StateReason=f"emulated evaluation of {len(datapoints)} datapoint(s)",
+            )
+        states[alarm["AlarmName"]] = state
+    return states
