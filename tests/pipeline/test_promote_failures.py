@@ -95,12 +95,16 @@ def test_a_broken_lambda_fails_verify_and_is_not_validated(
     shows when the deployed environment is exercised end to end."""
     work = clone(cli.repo, tmp_path / "broken")
     handler = work / "lambdas" / "analysis" / "news_analysis" / "handler.py"
-    text = handler.read_text().replace(
-        "def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:\n",
+    signature = (
         "def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:\n"
-        '    if context.function_version != "$LATEST":\n'
+    )
+    text = handler.read_text().replace("import json\n", "import json\nimport os\n", 1)
+    text = text.replace(
+        signature,
+        signature + '    if os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"):\n'
         '        raise RuntimeError("broken in the deployed runtime only")\n',
     )
+    assert "broken in the deployed runtime only" in text
     _commit(work, str(handler.relative_to(work)), text)
     sha = source.read(work).sha
     broken = Cli(work, cli.state, {})
