@@ -6,7 +6,8 @@ NEWSFLOW_REGION                AWS region
 NEWSFLOW_OUTPUTS               path to the environment's `terraform output -json` values
 NEWSFLOW_DASHBOARD_URL         the dashboard's URL (the Function URL, or the local shim)
 NEWSFLOW_DASHBOARD_KEY_SECRET  Secrets Manager name of the dashboard key (read, never printed)
-NEWSFLOW_SHA                   the sha that should be live (optional)
+NEWSFLOW_SHA                   the shas /health may report, comma-separated (optional; two while
+                               traffic is split between versions)
 NEWSFLOW_AWS_ENDPOINT          emulated only: the emulator endpoint (absent for real AWS)
 NEWSFLOW_NEWSAPI_URL           emulated only: the fake NewsAPI the functions reach
 NEWSFLOW_STATE_DIR             emulated only: the pipeline state (runtime code cache)
@@ -61,7 +62,7 @@ class App:
     outputs: dict[str, Any]
     dashboard_url: str
     key_secret: str
-    sha: str | None
+    shas: list[str]
     endpoint: str | None
     newsapi_url: str | None
     state_dir: Path | None
@@ -76,7 +77,7 @@ class App:
             outputs=json.loads(Path(_required("NEWSFLOW_OUTPUTS")).read_text()),
             dashboard_url=_required("NEWSFLOW_DASHBOARD_URL"),
             key_secret=_required("NEWSFLOW_DASHBOARD_KEY_SECRET"),
-            sha=os.environ.get("NEWSFLOW_SHA") or None,
+            shas=[sha for sha in os.environ.get("NEWSFLOW_SHA", "").split(",") if sha],
             endpoint=endpoint,
             newsapi_url=os.environ.get("NEWSFLOW_NEWSAPI_URL") or None,
             state_dir=Path(_required("NEWSFLOW_STATE_DIR")) if endpoint else None,

@@ -3,7 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipeline import awserrors, promote, source
+from pipeline import awserrors, promotion, source
 from pipeline.emulator import Emulator
 from pipeline.runrecord import RunRecord
 from pipeline.stages import StageRunner
@@ -14,12 +14,12 @@ def emulated(server: Emulator) -> Target:
     return Target("emulated", DEFAULT_REGION, server.endpoint)
 
 
-def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promote.Promotion:
+def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotion:
     """package → upload → apply → deploy, exactly as `promote` runs them (unit tests aside)."""
     src = source.read(repo)
     record = RunRecord.create(state, "test-deploy", {"env": env})
     runner = StageRunner(on_result=record.add_stage, translate=awserrors.translate)
-    run = promote.Promotion(repo, state, env, src, tgt, record, runner)
+    run = promotion.Promotion(repo, state, env, src, tgt, record, runner)
     run.package()
     run.upload()
     run.apply()
@@ -29,7 +29,7 @@ def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promote.Promotion:
 
 def deploy_all(
     repo: Path, state: Path, envs: list[str], tgt: Target
-) -> dict[str, promote.Promotion]:
+) -> dict[str, promotion.Promotion]:
     """Both environments at once: each apply mostly waits on the emulator."""
     with ThreadPoolExecutor(max_workers=len(envs)) as pool:
         futures = {env: pool.submit(deploy, repo, state / env, env, tgt) for env in envs}

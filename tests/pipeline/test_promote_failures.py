@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import awserrors, deploy, promote, source
+from pipeline import awserrors, deploy, promotion, source
 from pipeline.errors import StageFailedError
 from pipeline.runrecord import RunRecord
 from pipeline.stages import StageRunner
@@ -52,7 +52,7 @@ def test_digest_mismatch_is_refused_and_live_stays(
     _commit(work, str(init.relative_to(work)), init.read_text() + "# next release\n")
     tgt = cli.target()
     record = RunRecord.create(tmp_path, "test", {})
-    run = promote.Promotion(
+    run = promotion.Promotion(
         work, cli.state, "preprod", source.read(work), tgt, record,
         StageRunner(translate=awserrors.translate),
     )  # fmt: skip

@@ -15,14 +15,20 @@ from pipeline import (
     console,
     decide,
     emulator,
+    history,
+    metrics,
     project,
     promote,
+    replay,
+    rollback,
     selftest,
     status,
+    summary,
     target,
     unit_tests,
 )
 from pipeline.errors import PipelineError
+from pipeline.ledger import Ledger
 from pipeline.stages import StageRunner
 
 
@@ -56,13 +62,19 @@ def cmd_unit_test(args: argparse.Namespace) -> int:
 def cmd_promote(args: argparse.Namespace) -> int:
     repo = project.root()
     project.check_environment(repo, args.env)
-    decision = None
+    decision, captured = None, None
     if args.event:
         decision = decide.from_files(
             repo, args.event, args.commits, args.metadata, args.policy, args.at
         )
+        captured = decide.capture(
+            repo, args.event, args.commits, args.metadata, args.policy, args.at
+        )
     approval = decide.parse_approval(args.approve)
-    outcome = promote.promote(repo, args.env, console.progress, args.target, decision, approval)
+    unquarantine = decide.parse_approval(args.unquarantine, "--unquarantine")
+    outcome = promote.promote(
+        repo, args.env, console.progress, args.target, decision, approval, unquarantine, captured
+    )
     console.summary("promotion", [outcome.summary_row()])
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
@@ -81,6 +93,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     for reason in decision.reasons:
         console.err.print(f"  - {reason}")
     console.out.print_json(json.dumps(decision.to_json()))
+    summary.append(
+        f"### gate: preprod `{decision.preprod}`, prod `{decision.prod}`\n\n"
+        + "\n".join(f"- {reason}" for reason in decision.reasons)
+    )
     return 0
 
 
@@ -92,10 +108,92 @@ def cmd_status(args: argparse.Namespace) -> int:
             console.err.print(
                 f"  live {row['sha'][:12]} by {row['deployed_by']} at {row['deployed_at']}"
             )
+            approver = f", approved by {row['approver']}" if row.get("approver") else ""
+            console.err.print(f"  decision {row.get('decision') or '-'}{approver}")
             for fn, version in sorted(row["versions"].items()):
-                console.err.print(f"  {fn:<10} v{version:<4} sha256 {row['digests'][fn][:16]}…")
+                digest = row["digests"].get(fn, "?")
+                console.err.print(f"  {fn:<10} v{version:<4} sha256 {digest[:16]}…")
+            console.err.print(f"  validated: {', '.join(s[:12] for s in row['validated']) or '-'}")
+            if row["quarantined"]:
+                console.err.print(f"  quarantined: {', '.join(s[:12] for s in row['quarantined'])}")
+            if row["locked_by"]:
+                console.err.print(f"  locked by {row['locked_by']['owner']}")
+    summary.append("### status\n\n" + summary.table(
+        ["env", "state", "live sha", "deployed by", "at"],
+        [[r["env"], r["state"], str(r.get("sha", "-"))[:12], r.get("deployed_by", "-"),
+          r.get("deployed_at", "-")] for r in rows],
+    ))  # fmt: skip
     _emit(args, {"environments": rows})
     return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    repo = project.root()
+    project.check_environment(repo, args.env)
+    outcome = rollback.rollback(repo, args.env, args.to, console.progress, args.target)
+    (console.err.print if outcome.exit_code == 0 else console.error)(outcome.message)
+    console.err.print(f"run record: {outcome.record_path}")
+    _emit(args, outcome.to_json())
+    return outcome.exit_code
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    repo = project.root()
+    project.check_environment(repo, args.env)
+    rows = history.history(repo, args.env, args.target, args.limit)
+    table = [
+        {"when": r["finished_at"], "kind": r["kind"], "sha": str(r["sha"])[:12],
+         "result": r["result"], "who": r["who"],
+         "versions": ", ".join(f"{k}:{v}" for k, v in sorted(r["versions"].items()))}
+        for r in rows
+    ]  # fmt: skip
+    console.summary(f"{args.env} history", table) if table else console.err.print("no entries")
+    summary.append(f"### {args.env} history\n\n" + summary.table(
+        ["when", "kind", "sha", "result", "who"],
+        [[r["when"], r["kind"], r["sha"], r["result"], r["who"]] for r in table],
+    ))  # fmt: skip
+    _emit(args, {"env": args.env, "entries": rows})
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    repo = project.root()
+    order = project.settings(repo).get("promotion_order") or project.environments(repo)
+    env = project.check_environment(repo, args.env or order[-1])
+    tgt = target.resolve(repo, project.state_dir(repo), env, args.target, start=False)
+    ledger = Ledger(tgt, env) if tgt else None
+    entries = ledger.deployments() if ledger and ledger.exists() else []
+    figures = {"env": env, **metrics.dora(entries)}
+    console.summary(
+        f"DORA metrics ({env})", [{"metric": k, "value": v} for k, v in figures.items()]
+    )
+    summary.append(f"### DORA metrics ({env})\n\n" + summary.table(
+        ["metric", "value"], [[k, v] for k, v in figures.items()]))  # fmt: skip
+    _emit(args, figures)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    repo = project.root()
+    result = replay.replay(repo, project.state_dir(repo), args.record)
+    if result["reproduced"]:
+        console.err.print(
+            f"reproduced: every stage matches the recording (failing stage: "
+            f"{result['recorded_failing_stage'] or 'none'})"
+        )
+    else:
+        difference = result.get("first_difference") or {}
+        console.error(
+            f"the replay differs from the recording at stage {difference.get('index')}: "
+            f"recorded {difference.get('recorded')}, replayed {difference.get('replayed')}"
+            if difference else str(result.get("message"))
+        )  # fmt: skip
+    summary.append(
+        f"### replay of {result['recorded_run']}: "
+        f"{'reproduced' if result['reproduced'] else 'differs'}"
+    )
+    _emit(args, result)
+    return 0 if result["reproduced"] else 1
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
@@ -149,7 +247,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decide.add_arguments(prom, required=False)
     prom.add_argument("--approve", help='record an approval, "NAME: REASON" (for manual decisions)')
+    prom.add_argument(
+        "--unquarantine", help='promote a quarantined sha anyway, "NAME: REASON" (recorded)'
+    )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    back = verb("rollback", cmd_rollback, "Move live back to what an earlier sha deployed")
+    back.add_argument("--env", required=True, help="environment to roll back")
+    back.add_argument("--to", help="sha to return to (default: the previous good deployment)")
+    back.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    back.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    hist = verb("history", cmd_history, "List an environment's ledger, newest first")
+    hist.add_argument("--env", required=True, help="environment whose ledger to list")
+    hist.add_argument("--limit", type=int, help="show at most this many entries")
+    hist.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    hist.add_argument("--json", action="store_true", help="print the entries as JSON on stdout")
+
+    met = verb("metrics", cmd_metrics, "DORA metrics from the last environment's ledger")
+    met.add_argument("--env", help="environment (default: the last in promotion_order)")
+    met.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    met.add_argument("--json", action="store_true", help="print the metrics as JSON on stdout")
+
+    rep = verb("replay", cmd_replay, "Re-run a recorded promotion offline and compare its stages")
+    rep.add_argument("record", type=Path, help="the run.json of the run to replay")
+    rep.add_argument("--json", action="store_true", help="print the comparison as JSON on stdout")
 
     gate_cmd = verb("gate", cmd_gate, "Decide auto/manual/block per environment for a pull request")
     decide.add_arguments(gate_cmd, required=True)

@@ -2,8 +2,10 @@
 `promote`, so both decide the same way)."""
 
 import argparse
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline import change, gate, github
 from pipeline.errors import UsageError
@@ -71,12 +73,52 @@ def without_event() -> gate.Decision:
     return gate.Decision("auto", "manual", {"source": "local"}, [reason])
 
 
-def parse_approval(value: str | None) -> dict[str, str] | None:
+def parse_approval(value: str | None, flag: str = "--approve") -> dict[str, str] | None:
     if value is None:
         return None
     name, _, reason = value.partition(":")
     if not name.strip() or not reason.strip():
-        raise UsageError(
-            f'--approve {value!r} must be "NAME: REASON", e.g. "alice: reviewed PR 42"'
-        )
+        raise UsageError(f'{flag} {value!r} must be "NAME: REASON", e.g. "alice: reviewed PR 42"')
     return {"approver": name.strip(), "reason": reason.strip()}
+
+
+def capture(
+    repo: Path,
+    event: Path,
+    commits: Path | None,
+    metadata: Path | None,
+    policy: Path | None,
+    at: str | None,
+) -> dict[str, Any]:
+    """The gate's inputs as values, for the run record: replay decides from exactly these, as of
+    the same moment, so a freeze window decides the same way."""
+    policy_path = policy or repo / DEFAULT_POLICY
+    try:
+        policy_text = policy_path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read the policy file {policy_path}: {exc.strerror}") from None
+    return {
+        "event": change.load_json(event, "event"),
+        "commits": change.load_json(commits, "commits") if commits else None,
+        "metadata": change.load_json(metadata, "metadata") if metadata else None,
+        "policy": policy_text,
+        "at": parse_time(at).isoformat(),
+    }
+
+
+def from_capture(repo: Path, captured: dict[str, Any], scratch: Path) -> gate.Decision:
+    """Decide again from captured inputs (see `capture`)."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path | None] = {}
+    for name in ("event", "commits", "metadata"):
+        value = captured.get(name)
+        paths[name] = None
+        if value is not None:
+            paths[name] = scratch / f"{name}.json"
+            paths[name].write_text(json.dumps(value))  # type: ignore[union-attr]
+    policy = scratch / "policy.yaml"
+    policy.write_text(str(captured.get("policy", "")))
+    event = paths["event"]
+    if event is None:
+        raise UsageError("the run record's gate inputs have no event; it cannot be replayed")
+    return from_files(repo, event, paths["commits"], paths["metadata"], policy, captured.get("at"))

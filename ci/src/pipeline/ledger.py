@@ -5,17 +5,27 @@ Every write is conditional, so an entry is never overwritten and two promotions 
 claim the same slot. Entries are stored as JSON documents to keep their shape exact."""
 
 import json
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.errors import StageFailedError
+from pipeline.errors import RefusedError, StageFailedError
 from pipeline.target import Target
 
 DEPLOY = "deploy"
 ARTIFACT = "artifact"  # sk = sha: where each function's zip of that sha is, and its digest
-VALIDATED = "validated"  # sk = sha: the digests that passed verification in this environment
+VALIDATED = "validated"  # sk = sha#run: the digests that passed verification in this environment
+LOCK = "lock"  # sk = env: the one promotion allowed to change the environment now
+QUARANTINE = "quarantine"  # sk = sha#time: a sha prod rejected; promoting it again is refused
+RELEASE = "unquarantine"  # sk = sha#time: a named person's decision to allow it again
+EVENT = "event"  # sk = time#run: things worth an audit trail (a stale lock broken)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @dataclass
@@ -63,7 +73,7 @@ class Ledger:
             self._client().put_item(
                 TableName=self.table,
                 Item={"pk": {"S": pk}, "sk": {"S": sk}, "data": {"S": json.dumps(data)}},
-                **condition,
+                **condition,  # type: ignore[arg-type]
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -123,6 +133,9 @@ class Ledger:
                 "the same sha must always mean the same bytes. Commit and promote a new sha"
             )
 
+    def artifact(self, sha: str) -> dict[str, Any] | None:
+        return self._get(ARTIFACT, sha)
+
     def find_code(self, sha256: str) -> tuple[str, str] | None:
         """The (bucket, key) of a zip with this hex sha256, from the artifact entries."""
         for entry in self._query(ARTIFACT):
@@ -134,5 +147,100 @@ class Ledger:
     def mark_validated(self, sha: str, digests: dict[str, str], run_id: str) -> None:
         self._put(VALIDATED, f"{sha}#{run_id}", {"sha": sha, "digests": digests, "run_id": run_id})
 
+    def validated_shas(self) -> list[str]:
+        return list(dict.fromkeys(e["sha"] for e in self._query(VALIDATED)))
+
     def validations(self, sha: str) -> list[dict[str, Any]]:
         return [e for e in self._query(VALIDATED) if e["sha"] == sha]
+
+    # -- the environment lock -----------------------------------------------------------------
+
+    def acquire_lock(self, owner: str, run_id: str, ttl_seconds: float) -> dict[str, Any] | None:
+        """Take the lock by conditional write; returns the stale lock it replaced, if any.
+
+        A live lock held by another run is refused with its holder named. One past its expiry is
+        broken (its run died), and the break is recorded."""
+        expires = time.time() + ttl_seconds
+        holder = {"owner": owner, "run_id": run_id, "taken_at": now_iso(), "expires": expires}
+        try:
+            response = self._client().put_item(
+                TableName=self.table,
+                Item={
+                    "pk": {"S": LOCK},
+                    "sk": {"S": self.env},
+                    "data": {"S": json.dumps(holder)},
+                    "expires": {"N": f"{expires:.3f}"},
+                    "run_id": {"S": run_id},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expires < :now",
+                ExpressionAttributeValues={":now": {"N": f"{time.time():.3f}"}},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = self.lock() or {}
+            until = datetime.fromtimestamp(current.get("expires", 0), UTC).isoformat(
+                timespec="seconds"
+            )
+            raise RefusedError(
+                f"{self.env} is locked by {current.get('owner', '?')} (run "
+                f"{current.get('run_id', '?')}, since {current.get('taken_at', '?')}); wait for "
+                f"that promotion to finish. If it died, its lock expires at {until} and the next "
+                "promotion breaks it"
+            ) from None
+        old = response.get("Attributes")
+        if not old:
+            return None
+        stale = json.loads(old["data"]["S"])
+        event = {"event": "stale lock broken", "lock": stale, "by": owner, "run_id": run_id}
+        self._put(EVENT, f"{now_iso()}#{run_id}", event)
+        return stale
+
+    def release_lock(self, run_id: str) -> None:
+        """Release only our own lock; a lock broken by someone else is not ours to delete."""
+        try:
+            self._client().delete_item(
+                TableName=self.table,
+                Key={"pk": {"S": LOCK}, "sk": {"S": self.env}},
+                ConditionExpression="run_id = :run",
+                ExpressionAttributeValues={":run": {"S": run_id}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def lock(self) -> dict[str, Any] | None:
+        return self._get(LOCK, self.env)
+
+    def events(self) -> list[dict[str, Any]]:
+        return self._query(EVENT)
+
+    # -- quarantine -------------------------------------------------------------------------
+
+    def quarantine(self, sha: str, reason: str, run_id: str) -> None:
+        self._put(QUARANTINE, f"{sha}#{now_iso()}",
+                  {"sha": sha, "reason": reason, "run_id": run_id, "at": now_iso()})  # fmt: skip
+
+    def unquarantine(self, sha: str, approval: dict[str, str], run_id: str) -> None:
+        self._put(RELEASE, f"{sha}#{now_iso()}",
+                  {"sha": sha, **approval, "run_id": run_id, "at": now_iso()})  # fmt: skip
+
+    def quarantined(self, sha: str) -> dict[str, Any] | None:
+        """The sha's latest quarantine, unless someone has released it since."""
+        held = [e for e in self._query(QUARANTINE) if e["sha"] == sha]
+        released = [e for e in self._query(RELEASE) if e["sha"] == sha]
+        if held and (not released or released[0]["at"] < held[0]["at"]):
+            return held[0]
+        return None
+
+    def quarantines(self) -> list[dict[str, Any]]:
+        """Every sha currently quarantined, newest first."""
+        seen: set[str] = set()
+        current = []
+        for entry in self._query(QUARANTINE):
+            if entry["sha"] not in seen:
+                seen.add(entry["sha"])
+                if self.quarantined(entry["sha"]):
+                    current.append(entry)
+        return current

@@ -25,14 +25,22 @@ def environment_status(repo: Path, state: Path, env: str, kind: str | None) -> d
     functions = good.get("functions") or {fn: f"{env}-{fn}" for fn in good.get("digests", {})}
     live = deploy.live_versions(tgt, functions)
     drift = {fn: v for fn, v in live.items() if good["versions"].get(fn) != v}
+    decision = good.get("decision") or {}
+    lock = ledger.lock()
     return {
         **row,
         "state": "consistent" if not drift else "live differs from the ledger",
         "sha": good["sha"],
+        "kind": good.get("kind", "promote"),
         "versions": live,
         "digests": good["digests"],
         "deployed_by": good["who"],
         "deployed_at": good["finished_at"],
+        "decision": decision.get(env),
+        "approver": (good.get("approval") or {}).get("approver"),
+        "validated": ledger.validated_shas(),
+        "quarantined": [q["sha"] for q in ledger.quarantines()],
+        "locked_by": {k: lock[k] for k in ("owner", "run_id", "taken_at")} if lock else None,
         "drift": drift,
     }
 

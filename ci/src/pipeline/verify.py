@@ -26,6 +26,20 @@ from pipeline.stages import StageLog
 from pipeline.target import Target
 
 SUITES = ("integration", "canary")
+# Tests that page someone on purpose (the canary's alert test) never run against prod.
+NOT_DISRUPTIVE = "not disruptive"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a verification runs, and against which version of the dashboard."""
+
+    suites: tuple[str, ...] = SUITES
+    qualifier: str = "live"  # the dashboard version the emulated Function URL serves
+    shas: tuple[str, ...] = ()  # the versions /health may report
+    markers: str = ""  # a pytest -m expression
+
+
 SUITE_TIMEOUT = 600.0
 # Enough failures to diagnose a broken release without waiting out every test's redrive.
 MAX_FAILURES = 3
@@ -73,12 +87,12 @@ def junit_results(name: str, path: Path) -> SuiteResult:
 
 
 def suite_environment(
-    env: str, sha: str, tgt: Target, run_dir: Path, dashboard_url: str, secret: str
+    env: str, shas: tuple[str, ...], tgt: Target, run_dir: Path, dashboard_url: str, secret: str
 ) -> dict[str, str]:
     environ = {
         **os.environ,
         "NEWSFLOW_ENV": env,
-        "NEWSFLOW_SHA": sha,
+        "NEWSFLOW_SHA": ",".join(shas),
         "NEWSFLOW_RESULTS_DIR": str(run_dir),
         "NEWSFLOW_REGION": tgt.region,
         "NEWSFLOW_OUTPUTS": str(run_dir / "outputs.json"),
@@ -90,12 +104,16 @@ def suite_environment(
     return environ
 
 
-def run_suite(repo: Path, name: str, environ: dict[str, str], run_dir: Path, log: StageLog):
+def run_suite(
+    repo: Path, name: str, environ: dict[str, str], run_dir: Path, log: StageLog, markers: str
+) -> SuiteResult:
     report = run_dir / f"{name}.xml"
     started = time.monotonic()
     command = [sys.executable, "-m", "pytest", f"tests/{name}", "-p", "no:cacheprovider",
                "-q", "-rfE", "--tb=short", f"--maxfail={MAX_FAILURES}",
                f"--junitxml={report}"]  # fmt: skip
+    if markers:
+        command += ["-m", markers]
     try:
         done = subprocess.run(
             command, cwd=repo, env=environ, capture_output=True, text=True,
@@ -110,10 +128,10 @@ def run_suite(repo: Path, name: str, environ: dict[str, str], run_dir: Path, log
 
 
 def verify(
-    repo: Path, state: Path, env: str, sha: str, tgt: Target, outputs: dict[str, Any],
-    run_dir: Path, log: StageLog,
+    repo: Path, state: Path, env: str, tgt: Target, outputs: dict[str, Any], run_dir: Path,
+    log: StageLog, scope: Scope,
 ) -> list[SuiteResult]:  # fmt: skip
-    """Run both suites in order; the canary suite runs only once integration has passed."""
+    """Run the suites in order; each runs only once the one before it has passed."""
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "outputs.json").write_text(json.dumps(outputs, indent=2))
     secret = outputs["secret_names"]["dashboard"]
@@ -126,17 +144,20 @@ def verify(
             fake = FakeNewsApi(load_scenarios(repo / "fixtures" / "newsapi"), newsapi_key)
             stack.callback(fake.start().stop)
             runtime = stack.enter_context(Runtime(tgt, env, state))
-            shim = stack.enter_context(FunctionUrl(runtime, outputs["function_names"]["dashboard"]))
-            environ = suite_environment(env, sha, tgt, run_dir, shim.url, secret)
+            dashboard = outputs["function_names"]["dashboard"]
+            shim = stack.enter_context(FunctionUrl(runtime, dashboard, scope.qualifier))
+            environ = suite_environment(env, scope.shas, tgt, run_dir, shim.url, secret)
             environ.update(
                 NEWSFLOW_AWS_ENDPOINT=str(tgt.endpoint),
                 NEWSFLOW_NEWSAPI_URL=fake.base_url,
                 NEWSFLOW_STATE_DIR=str(state),
             )
         else:
-            environ = suite_environment(env, sha, tgt, run_dir, outputs["dashboard_url"], secret)
-        for name in SUITES:
-            result = run_suite(repo, name, environ, run_dir, log)
+            environ = suite_environment(
+                env, scope.shas, tgt, run_dir, outputs["dashboard_url"], secret
+            )
+        for name in scope.suites:
+            result = run_suite(repo, name, environ, run_dir, log, scope.markers)
             results.append(result)
             if not result.ok:
                 break
