@@ -54,6 +54,19 @@ class Cli:
         self.run("emulator", "stop")
 
 
+def failing_terraform(directory: Path, message: str) -> Path:
+    """A terraform wrapper whose `plan` fails with `message`; every other command is real."""
+    real = subprocess.run(["which", "terraform"], capture_output=True, text=True, check=True)
+    wrapper = directory / "terraform"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = plan ]; then echo "Error: {message}" >&2; exit 1; fi\n'
+        f'exec {real.stdout.strip()} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
 def clone(source: Path, destination: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(source), str(destination)], check=True)
     return destination

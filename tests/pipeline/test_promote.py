@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import emulator, source
-from tests.pipeline.conftest import Cli
+from tests.pipeline.conftest import Cli, failing_terraform
 
 pytestmark = pytest.mark.pipeline
 STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "verify", "record"]
@@ -102,14 +102,7 @@ def test_rerun_without_changes_reuses_everything(first: dict, cli: Cli) -> None:
 def test_terraform_failure_is_recorded_and_live_unchanged(
     first: dict, cli: Cli, tmp_path: Path
 ) -> None:
-    wrapper = tmp_path / "terraform"
-    real = subprocess.run(["which", "terraform"], capture_output=True, text=True).stdout.strip()
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = plan ]; then echo "Error: injected plan failure" >&2; exit 1; fi\n'
-        f'exec {real} "$@"\n'
-    )
-    wrapper.chmod(0o755)
+    wrapper = failing_terraform(tmp_path, "injected plan failure")
     failing = Cli(cli.repo, cli.state, {"PIPELINE_TERRAFORM": str(wrapper)})
     code, outcome = failing.json("promote", "--env", "preprod")
     assert code == 1

@@ -40,6 +40,13 @@ def test_failing_unit_tests_deploy_nothing(repo_clone: Path, tmp_path: Path) -> 
         s3 = runner.target().client("s3")
         assert s3.list_buckets()["Buckets"] == []
         assert not (tmp_path / "state" / "artifacts").exists()
+
+        # Scenario 10: the run record alone reproduces the failure offline.
+        code, replayed = runner.json("replay", outcome["run_record"])
+        assert code == 0, replayed
+        assert replayed["reproduced"] is True and replayed["first_difference"] is None
+        assert replayed["recorded_failing_stage"] == replayed["replayed_failing_stage"]
+        assert replayed["replayed_failing_stage"] == "unit-test"
     finally:
         runner.stop()
 
@@ -126,6 +133,11 @@ def test_a_broken_lambda_fails_verify_and_is_not_validated(
         assert integration["failed"] and all("::test_" in test for test in integration["failed"])
         tail = "\n".join(record["stages"][-2]["log_tail"])
         assert "broken in the deployed runtime only" in tail or "analyzed" in tail
+
+        # Scenario 3: what preprod did not validate, prod refuses.
+        code, refused = broken.json("promote", "--env", "prod", "--approve", "x: try anyway")
+        assert code == 3
+        assert f"{sha[:12]} is not validated in preprod" in refused["message"]
     finally:
         deploy.move_alias(cli.target(), names, before)  # later tests expect a healthy preprod
     assert {fn: lam.get_alias(FunctionName=n, Name="live")["FunctionVersion"]

@@ -1,0 +1,293 @@
+"""Production promotion against the emulator: the gate, preconditions, the lock, progressive
+traffic with verification, automatic rollback and the rollback command.
+
+The tests share the session's emulated preprod and prod and run in file order: each release
+builds on the prod the one before it left. The alarm test goes last because an alarm stays in
+ALARM for its 5-minute evaluation period."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pipeline import deploy
+from pipeline.ledger import LOCK, Ledger
+from pipeline.runtime.functions import Runtime
+from tests.pipeline.conftest import Cli, clone, failing_terraform
+from tests.pipeline.test_promote_failures import _commit
+
+pytestmark = pytest.mark.pipeline
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
+WEEKDAY = "2026-11-18T12:00:00+00:00"  # outside the weekend freeze
+FUNCTIONS = ("analysis", "canary", "dashboard", "ingestion")
+SECURITY = [
+    "--event", str(FIX / "events" / "dependabot_pip_security.json"),
+    "--commits", str(FIX / "commits" / "dependabot_patch.json"),
+    "--metadata", str(FIX / "metadata" / "security_patch.json"),
+    "--at", WEEKDAY,
+]  # fmt: skip
+HUMAN = [
+    "--event", str(FIX / "events" / "human.json"),
+    "--commits", str(FIX / "commits" / "human.json"),
+    "--at", WEEKDAY,
+]  # fmt: skip
+NAMES = {fn: f"prod-{fn}" for fn in FUNCTIONS}
+CANARY_INIT = "lambdas/canary/news_canary/__init__.py"
+DASHBOARD = "lambdas/dashboard/news_dashboard/handler.py"
+
+
+def release(cli: Cli, where: Path, path: str, change: Callable[[str], str]) -> Cli:
+    """A new commit on top of the session's clone, promoted with the session's state."""
+    work = clone(cli.repo, where)
+    _commit(work, path, change((work / path).read_text()))
+    return Cli(work, cli.state, {})
+
+
+def sha_of(runner: Cli) -> str:
+    return subprocess.run(["git", "-C", str(runner.repo), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+
+
+def live(cli: Cli) -> dict[str, str]:
+    return deploy.live_versions(cli.target(), NAMES)
+
+
+def prod_ledger(cli: Cli) -> Ledger:
+    return cli.ledger("prod")
+
+
+def health_version(cli: Cli) -> str:
+    """Invoke prod's dashboard through `live`, as a request to its URL would."""
+    key = json.loads((cli.state / "secrets" / "prod.json").read_text())["dashboard"]
+    event = {"version": "2.0", "rawPath": "/health", "headers": {"x-api-key": key},
+             "requestContext": {"http": {"method": "GET", "path": "/health"}}}  # fmt: skip
+    with Runtime(cli.target(), "prod", cli.state) as runtime:
+        result = runtime.invoke("prod-dashboard", event)
+    assert result.ok, result.error
+    return json.loads(result.payload["body"])["version"]
+
+
+@pytest.fixture(scope="module")
+def first_prod(deployed_preprod: dict, cli: Cli) -> dict:
+    """Scenario 7: a human change needs an approval; a Dependabot security patch goes to prod
+    without one. A stale lock left by a dead run is broken, and that is recorded."""
+    code, refused = cli.json("promote", "--env", "prod", *HUMAN)
+    assert code == 3, refused
+    assert "the gate requires an approval for prod" in refused["message"]
+    assert [s["name"] for s in refused["stages"]] == ["gate"]
+
+    target = cli.target()
+    ledger = prod_ledger(cli)
+    ledger.ensure()
+    target.client("dynamodb").put_item(TableName=ledger.table, Item={
+        "pk": {"S": LOCK}, "sk": {"S": "prod"}, "run_id": {"S": "dead-run"},
+        "expires": {"N": str(time.time() - 60)},
+        "data": {"S": json.dumps({"owner": "ci@crashed", "run_id": "dead-run",
+                                  "taken_at": "2026-11-21T10:00:00+00:00"})},
+    })  # fmt: skip
+    code, outcome = cli.json("promote", "--env", "prod", *SECURITY)
+    assert code == 0, outcome["message"]
+    return outcome
+
+
+def test_dependabot_security_patch_reaches_prod_without_approval(
+    first_prod: dict, deployed_preprod: dict, cli: Cli
+) -> None:
+    stages = [s["name"] for s in first_prod["stages"]]
+    assert stages == ["gate", "preconditions", "lock", "copy", "apply", "deploy",
+                      "shift 10%", "shift 100%", "record"]  # fmt: skip
+    assert first_prod["stages"][0]["detail"] == "auto"
+    assert "broke a stale lock of ci@crashed (run dead-run)" in first_prod["stages"][2]["detail"]
+    assert prod_ledger(cli).events()[0]["lock"]["run_id"] == "dead-run"
+    assert prod_ledger(cli).lock() is None  # released at the end
+    [entry] = [e for e in prod_ledger(cli).deployments() if e["result"] == "ok"]
+    assert entry["sha"] == deployed_preprod["sha"] and entry["approval"] is None
+    assert entry["decision"]["prod"] == "auto"
+    assert live(cli) == entry["versions"]
+    # The same bytes: prod's functions run exactly the digests preprod validated.
+    [validation] = cli.ledger("preprod").validations(deployed_preprod["sha"])
+    assert entry["digests"] == validation["digests"]
+    assert health_version(cli) == deployed_preprod["sha"]
+
+
+@pytest.fixture(scope="module")
+def second(first_prod: dict, cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
+    """A second release through preprod and prod, approved by a person."""
+    runner = release(
+        cli, tmp_path_factory.mktemp("second") / "repo", CANARY_INIT, lambda t: t + "# r2\n"
+    )
+    code, outcome = runner.json("promote", "--env", "preprod")
+    assert code == 0, outcome["message"]
+    code, outcome = runner.json("promote", "--env", "prod", "--approve", "alice: release 2")
+    assert code == 0, outcome["message"]
+    return runner
+
+
+def test_rollback_command_moves_live_and_refuses_what_it_should(
+    first_prod: dict, second: Cli, cli: Cli
+) -> None:
+    old, new = first_prod["sha"], sha_of(second)
+    assert health_version(cli) == new
+    code, back = cli.json("rollback", "--env", "prod")
+    assert code == 0, back["message"]
+    assert back["sha"] == old and back["seconds"] < 5
+    assert health_version(cli) == old
+    latest = prod_ledger(cli).deployments(limit=1)[0]
+    assert (latest["kind"], latest["sha"], latest["from_sha"]) == ("rollback", old, new)
+
+    code, again = cli.json("rollback", "--env", "prod")
+    assert code == 3
+    assert "the last change to prod was itself a rollback" in again["message"]
+    code, unknown = cli.json("rollback", "--env", "prod", "--to", "0123456789abcdef")
+    assert code == 3
+    assert "was never deployed successfully to prod" in unknown["message"]
+
+    code, forward = cli.json("rollback", "--env", "prod", "--to", new[:12])
+    assert code == 0, forward["message"]
+    assert health_version(cli) == new
+    code, status = cli.json("status")
+    prod = status["environments"][1]
+    assert (prod["state"], prod["sha"], prod["kind"]) == ("consistent", new, "rollback")
+
+
+def test_prod_canary_failure_mid_soak_rolls_back_and_quarantines(
+    second: Cli, cli: Cli, tmp_path: Path
+) -> None:
+    """A release healthy in preprod but not in prod (a prod-only configuration path)."""
+    healthy = '    healthy = dynamodb == "ok"\n'
+    prod_only = '    healthy = healthy and os.environ.get("ENVIRONMENT") != "prod"\n'
+    broken = release(cli, tmp_path / "broken", DASHBOARD,
+                     lambda t: t.replace(healthy, healthy + prod_only))  # fmt: skip
+    code, outcome = broken.json("promote", "--env", "preprod")
+    assert code == 0, outcome["message"]
+    before = live(cli)
+    sqs, sns = cli.target().client("sqs"), cli.target().client("sns")
+    alerts = sqs.create_queue(QueueName="prod-alerts-test")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
+                 if t["TopicArn"].endswith(":prod-alerts"))  # fmt: skip
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
+
+    code, outcome = broken.json("promote", "--env", "prod", "--approve", "bob: release 3")
+    assert code == 1
+    names = [(s["name"], s["status"]) for s in outcome["stages"]]
+    assert names[-3:] == [("shift 10%", "failed"), ("rollback", "ok"), ("record", "ok")]
+    assert "rolled back automatically in" in outcome["message"]
+    assert live(cli) == before
+    assert health_version(cli) == sha_of(second)  # live serves the previous release
+    record = json.loads(Path(outcome["run_record"]).read_text())
+    assert record["rollback"]["seconds"] < 5 and record["rollback"]["to"] == before
+    entry = prod_ledger(cli).deployments(limit=1)[0]
+    assert (entry["result"], entry["versions"]) == ("failed", before)
+    assert prod_ledger(cli).quarantined(sha_of(broken)) is not None
+    subjects = set()
+    for _ in range(5):
+        for message in sqs.receive_message(QueueUrl=alerts, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", []):  # fmt: skip
+            subjects.add(json.loads(message["Body"])["Subject"])
+    assert f"[prod] automatic rollback of {sha_of(broken)[:12]}" in subjects
+
+    code, again = broken.json("promote", "--env", "prod", "--approve", "bob: retry")
+    assert code == 3
+    assert "is quarantined in prod" in again["message"] and "--unquarantine" in again["message"]
+
+    # Scenario 4: with the quarantine lifted, a failing prod apply leaves live alone.
+    wrapper = failing_terraform(tmp_path, "injected prod failure")
+    failing = Cli(broken.repo, cli.state, {"PIPELINE_TERRAFORM": str(wrapper)})
+    code, outcome = failing.json("promote", "--env", "prod", "--approve", "bob: retry",
+                                 "--unquarantine", "bob: testing the apply path")  # fmt: skip
+    assert code == 1
+    assert "injected prod failure" in outcome["message"]
+    assert "live has not moved, so there is nothing to roll back" in outcome["message"]
+    assert live(cli) == before
+    entry = prod_ledger(cli).deployments(limit=1)[0]
+    assert entry["result"] == "failed" and "injected prod failure" in entry["message"]
+
+
+def test_an_artifact_changed_after_validation_is_refused(second: Cli, cli: Cli) -> None:
+    sha = sha_of(second)
+    artifact = cli.ledger("preprod").artifact(sha)
+    assert artifact is not None
+    s3 = cli.target().client("s3")
+    key = artifact["functions"]["analysis"]["key"]
+    original = s3.get_object(Bucket=artifact["bucket"], Key=key)["Body"].read()
+    tampered = bytes([original[0] ^ 1]) + original[1:]
+    s3.put_object(Bucket=artifact["bucket"], Key=key, Body=tampered)
+    before = live(cli)
+    try:
+        code, outcome = second.json("promote", "--env", "prod", "--approve", "alice: again")
+    finally:
+        s3.put_object(Bucket=artifact["bucket"], Key=key, Body=original)
+    assert code == 3
+    assert "the artifact changed after validation" in outcome["message"]
+    assert [s["name"] for s in outcome["stages"]][-1] == "copy"
+    assert live(cli) == before
+
+
+def test_a_sha_not_validated_in_preprod_is_refused(cli: Cli, tmp_path: Path) -> None:
+    """Scenario 2: preprod's apply fails, so the sha is not validated and prod refuses it."""
+    runner = release(cli, tmp_path / "docs", "README.md", lambda t: t + "\nA docs change.\n")
+    wrapper = failing_terraform(tmp_path, "injected failure")
+    code, outcome = Cli(runner.repo, cli.state, {"PIPELINE_TERRAFORM": str(wrapper)}).json(
+        "promote", "--env", "preprod"
+    )
+    assert code == 1 and "injected failure" in outcome["message"]
+    code, outcome = runner.json("promote", "--env", "prod", "--approve", "carol: docs")
+    assert code == 3
+    assert "is not validated in preprod" in outcome["message"]
+    assert "./pipeline promote --env preprod" in outcome["message"]
+    assert [(s["name"], s["status"]) for s in outcome["stages"]][-1] == ("preconditions", "refused")
+
+
+def test_two_concurrent_prod_promotes_one_wins(second: Cli, cli: Cli) -> None:
+    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(second.repo)}
+    command = [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json",
+               "--approve", "dave: concurrency"]  # fmt: skip
+    before = len(prod_ledger(cli).deployments())
+    processes = [subprocess.Popen(command, cwd=second.repo, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    results = [(p.wait(timeout=900), json.loads(p.communicate()[0])) for p in processes]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 3], results
+    loser = next(outcome for code, outcome in results if code == 3)
+    assert "prod is locked by" in loser["message"]
+    entries = prod_ledger(cli).deployments()
+    assert len(entries) == before + 1 and entries[0]["result"] == "ok"
+    assert live(cli) == entries[0]["versions"] and prod_ledger(cli).lock() is None
+
+
+def test_an_alarm_during_the_watch_rolls_back(second: Cli, cli: Cli, tmp_path: Path) -> None:
+    runner = release(cli, tmp_path / "next", CANARY_INIT, lambda t: t + "# release 4\n")
+    code, outcome = runner.json("promote", "--env", "preprod")
+    assert code == 0, outcome["message"]
+    before = live(cli)
+    runs = cli.state / "runs"
+    earlier = set(runs.glob("*/run.json"))
+    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(runner.repo)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json",
+         "--approve", "erin: release 4"],
+        cwd=runner.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        new = sorted(set(runs.glob("*/run.json")) - earlier)
+        if new and json.loads(new[-1].read_text()).get("traffic"):
+            break
+        time.sleep(0.2)
+    sqs = cli.target().client("sqs")
+    dlq = sqs.get_queue_url(QueueName="prod-analysis-dlq")["QueueUrl"]
+    for n in range(6):  # above the DLQ alarm's threshold of 5
+        sqs.send_message(QueueUrl=dlq, MessageBody=f"injected {n}")
+    stdout, _ = process.communicate(timeout=600)
+    outcome = json.loads(stdout)
+    assert process.returncode == 1, outcome["message"]
+    assert "prod-analysis-dlq-depth in ALARM" in outcome["message"]
+    assert "rolled back automatically" in outcome["message"]
+    assert live(cli) == before
+    sqs.purge_queue(QueueUrl=dlq)
