@@ -26,6 +26,7 @@ module "app" {
   alert_email              = var.alert_email
   monthly_budget_usd       = var.monthly_budget_usd
   github_repository        = var.github_repository
+  github_environments      = var.github_environments
   github_oidc_provider_arn = var.github_oidc_provider_arn
   isolated_from            = var.isolated_from
   state_bucket             = var.state_bucket

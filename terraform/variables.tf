@@ -101,6 +101,16 @@ variable "monthly_budget_usd" {
   }
 }
 
+variable "github_environments" {
+  description = "GitHub environments whose jobs may assume this environment's deployer role (OIDC sub)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.github_environments) > 0 && alltrue([for name in var.github_environments : can(regex("^[A-Za-z0-9_.-]+$", name))])
+    error_message = "github_environments must list GitHub environment names, e.g. [\"production\"]."
+  }
+}
+
 variable "github_repository" {
   description = "owner/name of the GitHub repository whose environment may assume the deployer role."
   type        = string

@@ -4,6 +4,7 @@ ingestion_schedule     = "rate(2 hours)"
 point_in_time_recovery = false
 log_retention_days     = 14
 github_repository      = "newsflow/newsflow"
+github_environments    = ["preprod"]
 isolated_from          = ["prod"]
 state_bucket           = "newsflow-tfstate"
 lock_table             = "newsflow-tflock"

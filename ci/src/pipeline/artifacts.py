@@ -23,12 +23,11 @@ def _remote_sha256(s3: Any, bucket: str, key: str) -> str | None:
     return hashlib.sha256(body).hexdigest()
 
 
-def upload_one(target: Target, bucket: str, key: str, data: bytes, sha256: str) -> str:
+def upload_one(s3: Any, bucket: str, key: str, data: bytes, sha256: str) -> str:
     """Returns "uploaded" or "present"; raises on a digest mismatch before or after.
 
     A `<sha>-dirty/` artifact is a local work in progress and may be replaced; it can never
     reach prod, which requires a clean tree."""
-    s3 = target.client("s3")
     existing = _remote_sha256(s3, bucket, key)
     if existing == sha256:
         return "present"
@@ -48,6 +47,7 @@ def upload_one(target: Target, bucket: str, key: str, data: bytes, sha256: str) 
 
 
 def upload_all(target: Target, bucket: str, items: list[tuple[str, bytes, str]]) -> dict[str, str]:
-    """Upload concurrently; returns key -> outcome."""
-    outcomes = map_threads(upload_one, [(target, bucket, *item) for item in items])
+    """Upload concurrently, through one thread-safe client; returns key -> outcome."""
+    s3 = target.client("s3")
+    outcomes = map_threads(upload_one, [(s3, bucket, *item) for item in items])
     return {key: outcome for (key, _, _), outcome in zip(items, outcomes, strict=True)}

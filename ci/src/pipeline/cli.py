@@ -23,6 +23,7 @@ from pipeline import (
     rollback,
     selftest,
     status,
+    steps,
     summary,
     target,
     unit_tests,
@@ -75,10 +76,43 @@ def cmd_promote(args: argparse.Namespace) -> int:
     outcome = promote.promote(
         repo, args.env, console.progress, args.target, decision, approval, unquarantine, captured
     )
-    console.summary("promotion", [outcome.summary_row()])
+    return _report(args, outcome, "promotion")
+
+
+def _report(args: argparse.Namespace, outcome: promote.Outcome, title: str) -> int:
+    """The closing table, the run record's path, --json and --export, for every run verb."""
+    console.summary(title, [outcome.summary_row()])
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
+    if getattr(args, "export", None):
+        export(args.export, outcome)
     return outcome.exit_code
+
+
+def export(directory: Path, outcome: promote.Outcome) -> None:
+    """run.json, outcome.json and summary.md in one directory, for CI to upload."""
+    directory.mkdir(parents=True, exist_ok=True)
+    record = json.loads(outcome.record_path.read_text())
+    (directory / "run.json").write_text(json.dumps(record, indent=2) + "\n")
+    (directory / "outcome.json").write_text(json.dumps(outcome.to_json(), indent=2) + "\n")
+    (directory / "summary.md").write_text(summary.promotion_markdown(record) + "\n")
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    return _report(args, steps.package(project.root(), console.progress, args.out), "package")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    repo = project.root()
+    project.check_environment(repo, args.env)
+    return _report(args, steps.apply(repo, args.env, console.progress, args.target), "apply")
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    repo = project.root()
+    project.check_environment(repo, args.env)
+    outcome = steps.verify_live(repo, args.env, console.progress, args.target)
+    return _report(args, outcome, "verify")
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -251,6 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--unquarantine", help='promote a quarantined sha anyway, "NAME: REASON" (recorded)'
     )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    prom.add_argument(
+        "--export", type=Path, help="also write run.json, outcome.json and summary.md into DIR"
+    )
+
+    pkg = verb("package", cmd_package, "Build the reproducible zips and manifest of this commit")
+    pkg.add_argument(
+        "--out", type=Path, help="directory for them (default .pipeline/artifacts/SHA)"
+    )
+    pkg.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    app = verb("apply", cmd_apply, "Upload the artifact and terraform apply; live does not move")
+    app.add_argument("--env", required=True, help="environment to apply")
+    app.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    app.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    ver = verb("verify", cmd_verify, "Run the suites against what an environment runs now")
+    ver.add_argument("--env", required=True, help="environment to verify")
+    ver.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    ver.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
     back = verb("rollback", cmd_rollback, "Move live back to what an earlier sha deployed")
     back.add_argument("--env", required=True, help="environment to roll back")

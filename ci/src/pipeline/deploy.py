@@ -5,6 +5,7 @@ a mismatch leaves every alias where it was."""
 
 from typing import Any
 
+from pipeline.concurrency import map_threads
 from pipeline.errors import StageFailedError
 from pipeline.target import Target
 
@@ -13,10 +14,11 @@ ALIAS = "live"
 
 def live_versions(target: Target, function_names: dict[str, str]) -> dict[str, str]:
     lam = target.client("lambda")
-    return {
-        fn: lam.get_alias(FunctionName=name, Name=ALIAS)["FunctionVersion"]
-        for fn, name in function_names.items()
-    }
+    order = sorted(function_names.items())
+    aliases = map_threads(
+        lambda name: lam.get_alias(FunctionName=name, Name=ALIAS), [(name,) for _, name in order]
+    )
+    return {fn: alias["FunctionVersion"] for (fn, _), alias in zip(order, aliases, strict=True)}
 
 
 def check_digests(
@@ -27,14 +29,16 @@ def check_digests(
 ) -> None:
     """Raise unless each version's CodeSha256 equals the expected (base64) digest."""
     lam = target.client("lambda")
-    mismatches = []
-    for fn, name in sorted(function_names.items()):
-        config = lam.get_function_configuration(FunctionName=name, Qualifier=versions[fn])
-        if config["CodeSha256"] != expected[fn]:
-            mismatches.append(
-                f"{name}:{versions[fn]} has CodeSha256 {config['CodeSha256']}, "
-                f"expected {expected[fn]}"
-            )
+    order = sorted(function_names.items())
+    configs = map_threads(
+        lambda name, version: lam.get_function_configuration(FunctionName=name, Qualifier=version),
+        [(name, versions[fn]) for fn, name in order],
+    )
+    mismatches = [
+        f"{name}:{versions[fn]} has CodeSha256 {config['CodeSha256']}, expected {expected[fn]}"
+        for (fn, name), config in zip(order, configs, strict=True)
+        if config["CodeSha256"] != expected[fn]
+    ]
     if mismatches:
         raise StageFailedError(
             "digest mismatch, live not moved: "
@@ -46,13 +50,15 @@ def check_digests(
 
 def move_alias(target: Target, function_names: dict[str, str], versions: dict[str, str]) -> None:
     lam = target.client("lambda")
-    for fn, name in sorted(function_names.items()):
-        lam.update_alias(
+    map_threads(
+        lambda name, version: lam.update_alias(
             FunctionName=name,
             Name=ALIAS,
-            FunctionVersion=versions[fn],
+            FunctionVersion=version,
             RoutingConfig={"AdditionalVersionWeights": {}},
-        )
+        ),
+        [(name, versions[fn]) for fn, name in sorted(function_names.items())],
+    )
 
 
 def summarise(versions: dict[str, str], previous: dict[str, str]) -> str:

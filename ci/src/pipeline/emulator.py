@@ -23,6 +23,8 @@ from pipeline.errors import EmulatorError
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
 STATE_FILE = "emulator.json"
+# An emulator someone else runs, e.g. the Dagger module's emulator service.
+ENDPOINT_ENV = "PIPELINE_EMULATOR_ENDPOINT"
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,37 @@ def ensure_running(state_dir: Path) -> tuple[Emulator, bool]:
     tmp.write_text(json.dumps(record))
     tmp.replace(state_dir / STATE_FILE)
     return emulator, True
+
+
+def external() -> str | None:
+    return os.environ.get(ENDPOINT_ENV, "").rstrip("/") or None
+
+
+def attach(endpoint: str) -> None:
+    """Use an emulator the pipeline does not own: it must answer; moto gets its Lambda
+    configuration (LocalStack has no such endpoint and answers 404, which is fine)."""
+    try:
+        requests.get(endpoint, timeout=5)
+        requests.post(
+            f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=5
+        )
+    except requests.RequestException:
+        raise EmulatorError(
+            f"no emulator answers at {endpoint} ({ENDPOINT_ENV}); start it, or unset "
+            f"{ENDPOINT_ENV} to let the pipeline run its own"
+        ) from None
+
+
+def alive(state_dir: Path) -> bool:
+    """Whether the emulator this run used still answers."""
+    endpoint = external()
+    if endpoint:
+        try:
+            requests.get(endpoint, timeout=5)
+        except requests.RequestException:
+            return False
+        return True
+    return load(state_dir) is not None
 
 
 def stop_background(state_dir: Path) -> Emulator | None:

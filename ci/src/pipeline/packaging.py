@@ -205,3 +205,16 @@ def export(out: Path, source: Source, packages: list[Package]) -> dict[str, Any]
     data = manifest(source, packages)
     (out / "manifest.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     return data
+
+
+def build(
+    repo: Path, state: Path, src: Source, out: Path
+) -> tuple[list[Package], dict[str, Any], str]:
+    """The package step: every function's zip (from the cache when its sources are unchanged),
+    exported with the manifest to `out`; returns the packages, the manifest and a summary."""
+    built = package_all(repo, state / "cache")
+    packages = [package for package, _ in built]
+    data = export(out, src, packages)
+    reused = sum(cached for _, cached in built)
+    total = sum(p.size for p in packages)
+    return packages, data, f"{len(built)} zips, {total / 1e6:.2f} MB, {reused} from cache → {out}"

@@ -42,7 +42,7 @@ def code_sha256(hex_digest: str) -> str:
 
 def find_validation(tgt: Target, source_env: str, sha: str) -> Validated:
     ledger = Ledger(tgt, source_env)
-    how = f"promote it there first: ./pipeline promote --env {source_env}"
+    how = f"Promote it there first: ./pipeline promote --env {source_env}"
     if not ledger.exists():
         raise RefusedError(f"{sha[:12]} is not validated in {source_env}: nothing was ever "
                            f"deployed there. {how}")  # fmt: skip

@@ -36,7 +36,7 @@ class Outcome:
 
     @property
     def result(self) -> str:
-        return {0: "ok", 3: "refused"}.get(self.exit_code, "failed")
+        return run_result(self.exit_code)
 
     def summary_row(self) -> dict[str, Any]:
         versions = ", ".join(f"{k}:{v}" for k, v in sorted(self.versions.items())) or "-"
@@ -60,6 +60,10 @@ class Outcome:
             "stages": self.stages,
             "run_record": str(self.record_path),
         }
+
+
+def run_result(exit_code: int) -> str:
+    return {0: "ok", 3: "refused"}.get(exit_code, "failed")
 
 
 def promote(
@@ -119,7 +123,7 @@ def promote(
             run.verify()
     except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
-    emulator_gone = tgt.kind == "emulated" and emulator.load(state) is None
+    emulator_gone = tgt.kind == "emulated" and not emulator.alive(state)
     if emulator_gone:
         failed = runner.results[-1].name if runner.results else "the run"
         message = (
@@ -134,7 +138,7 @@ def promote(
             exit_code = exit_code or exc.exit_code
             message += f"; the ledger was not written: {exc}"
     record.finish(
-        "ok" if exit_code == 0 else "failed",
+        run_result(exit_code),
         exit_code,
         message=message,
         versions=run.versions,

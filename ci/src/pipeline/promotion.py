@@ -81,13 +81,10 @@ class Promotion:
 
     def package(self) -> None:
         with self.runner.stage("package") as log:
-            built = packaging.package_all(self.repo, self.state / "cache")
-            self.packages = [package for package, _ in built]
             out = self.state / "artifacts" / self.src.sha
-            self.manifest = packaging.export(out, self.src, self.packages)
-            reused = sum(cached for _, cached in built)
-            total = sum(p.size for p in self.packages)
-            log.detail = f"{len(built)} zips, {total / 1e6:.2f} MB, {reused} from cache → {out}"
+            self.packages, self.manifest, log.detail = packaging.build(
+                self.repo, self.state, self.src, out
+            )
 
     def prepare_target(self, log: StageLog) -> str:
         """Bootstrap the environment and init Terraform; returns the package bucket, creating it

@@ -59,5 +59,9 @@ def resolve(
     region = tfvar(repo, env, "region") or DEFAULT_REGION
     if chosen == "aws":
         return Target("aws", region)
+    endpoint = emulator.external()
+    if endpoint:
+        emulator.attach(endpoint)
+        return Target("emulated", region, endpoint)
     running = emulator.ensure_running(state)[0] if start else emulator.load(state)
     return Target("emulated", region, running.endpoint) if running else None

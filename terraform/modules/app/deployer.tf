@@ -41,7 +41,7 @@ data "aws_iam_policy_document" "deployer_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.github_repository}:environment:${var.environment}"]
+      values   = [for name in var.github_environments : "repo:${var.github_repository}:environment:${name}"]
     }
   }
 }

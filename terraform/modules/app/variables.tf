@@ -58,6 +58,16 @@ variable "monthly_budget_usd" {
   type        = number
 }
 
+variable "github_environments" {
+  description = "GitHub environments whose workflow jobs may assume the deployer role."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.github_environments) > 0
+    error_message = "github_environments needs at least one GitHub environment name."
+  }
+}
+
 variable "github_repository" {
   description = "owner/name of the repository whose workflows may deploy this environment."
   type        = string

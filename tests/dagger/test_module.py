@@ -1,0 +1,229 @@
+"""The Dagger module, engine-less: its registration, and the graph each function builds, checked
+against Dagger's real schema through a fake engine session."""
+
+import argparse
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import dagger
+import pytest
+from dagger import dag
+
+from newsflow import EmulatorKind, Env, Newsflow, images
+from pipeline import cli
+from tests.dagger.fake_engine import FakeSession, install, load_schema, uninstall
+
+pytestmark = pytest.mark.dagger
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = load_schema()
+# CLI verbs with no Dagger twin, and why.
+CLI_ONLY = {
+    "emulator": "Dagger runs the emulator as a service bound to each step",
+    "test": "`dagger check` runs the same checks (lint, unit-test, static-checks)",
+}
+# Dagger functions with no CLI verb: the checks, which call CLI verbs themselves.
+DAGGER_ONLY = {"lint", "static_checks"}
+SECRET_VALUES = {"AWS_ACCESS_KEY_ID": "AKIAFAKEKEY0000", "AWS_SECRET_ACCESS_KEY": "s3cr3t/value"}
+
+
+def registered() -> Any:
+    return dagger.mod.default_module()._objects["Newsflow"]
+
+
+def cli_verbs() -> set[str]:
+    parser = cli.build_parser()
+    [verbs] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return set(verbs.choices)
+
+
+@pytest.fixture
+def engine() -> Iterator[FakeSession]:
+    session = FakeSession(SCHEMA)
+    install(session)
+    yield session
+    uninstall()
+    assert session.errors == [], "\n\n".join(session.errors)
+
+
+def run(coroutine_factory: Any) -> Any:
+    async def main() -> Any:
+        result = await coroutine_factory()
+        if isinstance(result, dagger.Directory | dagger.Container | dagger.File):
+            await result.id()  # what the engine does with an object a function returns
+        return result
+
+    return anyio.run(main)
+
+
+def module(**options: Any) -> Newsflow:
+    return Newsflow(source=dag.directory(), **options)
+
+
+def with_credentials() -> Newsflow:
+    return module(
+        aws_access_key_id=dag.set_secret("aws-key-id", SECRET_VALUES["AWS_ACCESS_KEY_ID"]),
+        aws_secret_access_key=dag.set_secret("aws-secret", SECRET_VALUES["AWS_SECRET_ACCESS_KEY"]),
+    )
+
+
+def execs(engine: FakeSession) -> list[list[str]]:
+    return [call.args["args"] for call in engine.named("withExec")]
+
+
+def pipeline_execs(engine: FakeSession) -> list[list[str]]:
+    return [args for args in execs(engine) if args and args[0] == "./pipeline"]
+
+
+# -- registration ----------------------------------------------------------------------------
+
+
+def test_every_cli_verb_has_a_dagger_function_and_the_reverse() -> None:
+    functions = set(registered().functions)
+    twins = {verb.replace("-", "_") for verb in cli_verbs() - set(CLI_ONLY)}
+    assert twins - functions == set(), "CLI verbs without a Dagger function"
+    assert functions - twins - DAGGER_ONLY == set(), "Dagger functions without a CLI verb"
+
+
+def test_functions_arguments_types_and_defaults() -> None:
+    functions = registered().functions
+    signature = {
+        name: {p: (str(param.resolved_type), param.signature.default)
+               for p, param in function.parameters.items()}
+        for name, function in functions.items()
+    }  # fmt: skip
+    assert set(signature["promote"]) == {"env", "event", "commits", "metadata", "approve"}
+    assert signature["promote"]["env"][0] == str(Env)
+    assert signature["promote"]["event"][1] is None and signature["promote"]["approve"][1] is None
+    assert set(signature["rollback"]) == {"env", "to"}
+    assert set(signature["gate"]) == {"event", "commits", "metadata", "at"}
+    assert set(signature["replay"]) == {"record"}
+    for name in ("apply", "verify", "history"):
+        assert set(signature[name]) == {"env"}
+    assert [e.value for e in Env] == sorted(p.stem for p in (REPO / "terraform" / "environments")
+                                            .glob("*.tfvars"))  # fmt: skip
+
+
+def test_every_argument_has_a_doc_and_side_effects_are_never_cached() -> None:
+    for name, function in registered().functions.items():
+        assert function.doc, f"{name} has no description"
+        for parameter in function.parameters.values():
+            assert parameter.doc, f"{name}({parameter.name}) has no Doc"
+    never = {n for n, f in registered().functions.items() if f.cache_policy == "never"}
+    assert never == {"apply", "verify", "promote", "rollback", "status", "history", "metrics",
+                     "replay"}  # fmt: skip
+    checks = {n for n, f in registered().functions.items() if f.check}
+    assert checks == {"lint", "unit_test", "static_checks"}
+
+
+def test_the_engine_version_is_the_locked_sdk_version() -> None:
+    engine = json.loads((REPO / "dagger.json").read_text())["engineVersion"]
+    lock = (REPO / "ci" / "uv.lock").read_text()
+    locked = re.search(r'name = "dagger-io"\nversion = "([^"]+)"', lock)
+    assert locked and engine == f"v{locked[1]}"
+
+
+# -- the graph each function builds ----------------------------------------------------------
+
+
+CALLS = {
+    "unit_test": lambda m: m.unit_test(),
+    "package": lambda m: m.package(),
+    "apply": lambda m: m.apply(env=Env.PREPROD),
+    "verify": lambda m: m.verify(env=Env.PREPROD),
+    "promote": lambda m: m.promote(env=Env.PROD, event=dag.file("event.json", "{}"),
+                                   approve="alice: reviewed"),
+    "rollback": lambda m: m.rollback(env=Env.PROD, to="abc1234"),
+    "gate": lambda m: m.gate(event=dag.file("event.json", "{}"), at="2026-11-18T12:00:00+00:00"),
+    "status": lambda m: m.status(),
+    "history": lambda m: m.history(env=Env.PROD),
+    "metrics": lambda m: m.metrics(),
+    "replay": lambda m: m.replay(record=dag.file("run.json", "{}")),
+    "lint": lambda m: m.lint(),
+    "static_checks": lambda m: m.static_checks(),
+}  # fmt: skip
+
+
+def test_every_function_is_covered_here() -> None:
+    assert set(CALLS) == set(registered().functions)
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_each_function_builds_a_valid_pinned_graph(engine: FakeSession, name: str) -> None:
+    run(lambda: CALLS[name](module()))
+    assert engine.documents, f"{name} sent no query"
+    addresses = [call.args["address"] for call in engine.named("from")]
+    assert addresses and all("@sha256:" in address for address in addresses), addresses
+    assert {a.split("@")[0] for a in addresses} <= {
+        images.PYTHON.split("@")[0],
+        images.TERRAFORM.split("@")[0],
+        images.MOTO.split("@")[0],
+    }
+    mounted = {call.args["path"] for call in engine.named("withMountedCache")}
+    assert {"/root/.cache/uv", "/root/.cache/pip"} <= mounted
+    keys = {call.args["key"] for call in engine.named("cacheVolume")}
+    assert {"newsflow-uv", "newsflow-pip"} <= keys
+
+
+@pytest.mark.parametrize("name", ["unit_test", "apply", "verify", "promote", "rollback",
+                                  "status", "history", "metrics"])  # fmt: skip
+def test_exec_args_are_the_local_cli_s(engine: FakeSession, name: str) -> None:
+    run(lambda: CALLS[name](module()))
+    [args] = {tuple(a) for a in pipeline_execs(engine)}
+    parsed = cli.build_parser().parse_args(list(args[1:]))
+    assert parsed.verb == name.replace("_", "-")
+    local = {
+        "apply": ["apply", "--env", "preprod"],
+        "promote": ["promote", "--env", "prod", "--event", "/inputs/event.json",
+                    "--approve", "alice: reviewed", "--export", "/export"],
+        "rollback": ["rollback", "--env", "prod", "--to", "abc1234"],
+        "history": ["history", "--env", "prod", "--json"],
+    }  # fmt: skip
+    if name in local:
+        assert list(args[1:]) == local[name]
+
+
+def test_promote_without_credentials_targets_the_emulator_service(engine: FakeSession) -> None:
+    run(lambda: CALLS["promote"](module()))
+    env = {c.args["name"]: c.args["value"] for c in engine.named("withEnvVariable")}
+    assert env["PIPELINE_TARGET"] == "emulated"
+    assert env["PIPELINE_EMULATOR_ENDPOINT"] == "http://emulator:5000"
+    [binding] = engine.named("withServiceBinding")
+    assert binding.args["alias"] == "emulator"
+    assert engine.named("asService") and engine.named("withExposedPort")[0].args["port"] == 5000
+    assert any(c.args["address"] == images.MOTO for c in engine.named("from"))
+    assert not engine.named("withSecretVariable")
+
+
+def test_credentials_reach_containers_only_as_secrets(engine: FakeSession) -> None:
+    run(lambda: CALLS["promote"](with_credentials()))
+    secrets = {c.args["name"] for c in engine.named("withSecretVariable")}
+    assert secrets == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    env = {c.args["name"]: c.args["value"] for c in engine.named("withEnvVariable")}
+    assert env["PIPELINE_TARGET"] == "aws"
+    assert not secrets & set(env) and not engine.named("withServiceBinding")
+    # Apart from creating the secret itself, no query carries a secret's value.
+    for document_calls in engine.calls():
+        if document_calls[0].name == "setSecret":
+            continue
+        text = json.dumps([c.args for c in document_calls])
+        assert not any(value in text for value in SECRET_VALUES.values())
+
+
+def test_localstack_is_optional_and_gets_its_token_as_a_secret(engine: FakeSession) -> None:
+    token = dag.set_secret("localstack", "ls-token-value")
+    run(lambda: CALLS["status"](module(emulator=EmulatorKind.LOCALSTACK,
+                                       localstack_auth_token=token)))  # fmt: skip
+    assert any(c.args["address"] == images.LOCALSTACK for c in engine.named("from"))
+    assert [c.args["name"] for c in engine.named("withSecretVariable")] == ["LOCALSTACK_AUTH_TOKEN"]
+    env = {c.args["name"]: c.args["value"] for c in engine.named("withEnvVariable")}
+    assert env["PIPELINE_EMULATOR_ENDPOINT"] == "http://emulator:4566"
+
+
+def test_a_failed_step_raises_and_says_where_it_ran(engine: FakeSession) -> None:
+    engine.values.update(exitCode=1, stderr="error: prod is locked by ci\n")
+    with pytest.raises(RuntimeError, match=r"(?s)target: the moto emulator.*prod is locked"):
+        run(lambda: CALLS["rollback"](module()))

