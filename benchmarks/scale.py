@@ -76,11 +76,8 @@ def measure(tgt: Target, count: int) -> dict[str, float]:
     }  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 40])
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scale.json")
-    args = parser.parse_args()
+def run(sizes: list[int]) -> dict[str, dict[str, float]]:
+    """Each size's figures, from a fresh moto server."""
     server = emulator.start()
     try:
         tgt = Target("emulated", DEFAULT_REGION, server.endpoint)
@@ -88,9 +85,17 @@ def main() -> None:
         tgt.client("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": DEFAULT_REGION}
         )
-        results = {str(n): measure(tgt, n) for n in args.sizes}
+        return {str(n): measure(tgt, n) for n in sizes}
     finally:
         server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4, 40])
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scale.json")
+    args = parser.parse_args()
+    results = run(args.sizes)
     smallest, largest = str(min(args.sizes)), str(max(args.sizes))
     print(f"| step | {' | '.join(f'{n} functions' for n in args.sizes)} | ratio |")
     print("|---|" + "---:|" * (len(args.sizes) + 1))

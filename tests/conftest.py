@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline import emulator
+from tests import leaks
 from tests.deployed import App
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,3 +43,34 @@ def app() -> Iterator[App]:
     deployed = App.from_environment()
     yield deployed
     deployed.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def step_summary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every CLI run of the session appends its GitHub job summary here (then leak-scanned)."""
+    path = tmp_path_factory.getbasetemp() / "github-step-summary.md"
+    previous = os.environ.get("GITHUB_STEP_SUMMARY")
+    os.environ["GITHUB_STEP_SUMMARY"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("GITHUB_STEP_SUMMARY", None)
+    else:
+        os.environ["GITHUB_STEP_SUMMARY"] = previous
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the session if anything it wrote contains a secret value."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None or os.environ.get("NEWSFLOW_ENV"):
+        return  # the suites inside a verify stage are scanned by the session that ran it
+    result = leaks.scan(factory.getbasetemp())
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(
+            f"secret-leak scan: {result.files} files, {result.bytes / 1e6:.1f} MB, "
+            f"{result.secrets} secret values, {len(result.leaks)} leaks"
+        )
+        for leak in result.leaks:
+            reporter.write_line(f"  LEAK {leak}", red=True)
+    if result.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -7,10 +7,8 @@ out="${1:-.}"
 mkdir -p "$out"
 number="$(gh api "repos/$REPO/commits/$SHA/pulls" --jq '[.[] | select(.merged_at != null)][0].number // empty')"
 if [ -z "$number" ]; then
-  echo "no merged pull request found for $SHA; the gate will treat it as an unreviewed change" >&2
-  echo '{"action": "closed"}' > "$out/event.json"
-  echo '[]' > "$out/commits.json"
-  exit 0
+  echo "::error::no merged pull request found for $SHA: only reviewed pull requests are promoted" >&2
+  exit 1
 fi
 gh api "repos/$REPO/pulls/$number" --jq '{action: "closed", number: .number, pull_request: .}' > "$out/event.json"
 gh api --paginate "repos/$REPO/pulls/$number/commits" --jq '.[]' | jq -s '.' > "$out/commits.json"

@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 SCHEMA = load_schema()
 # CLI verbs with no Dagger twin, and why.
 CLI_ONLY = {
+    "bench": "benchmarks measure the machine they run on, not a container",
     "emulator": "Dagger runs the emulator as a service bound to each step",
     "test": "`dagger check` runs the same checks (lint, unit-test, static-checks)",
 }

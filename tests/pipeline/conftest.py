@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ class Cli:
     def run(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         env = {**os.environ, "PIPELINE_STATE_DIR": str(self.state), **self.extra_env}
         env["PIPELINE_ROOT"] = str(self.repo)
-        return subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "pipeline", *args],
             cwd=self.repo,
             env=env,
@@ -36,6 +37,11 @@ class Cli:
             timeout=timeout,
             check=False,
         )
+        # Kept for the session's secret-leak scan (tests/leaks.py).
+        captured = self.state.parent / "captured"
+        captured.mkdir(exist_ok=True)
+        (captured / f"{time.time_ns()}.log").write_text(f"$ {args}\n{done.stdout}{done.stderr}")
+        return done
 
     def json(self, *args: str) -> tuple[int, dict]:
         done = self.run(*args, "--json")

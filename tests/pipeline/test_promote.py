@@ -18,6 +18,7 @@ from pipeline import emulator, source
 from tests.pipeline.conftest import Cli, failing_terraform
 
 pytestmark = pytest.mark.pipeline
+FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
 STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "verify", "record"]
 
 
@@ -89,15 +90,30 @@ def test_status_reports_the_deployment(first: dict, cli: Cli) -> None:
     assert preprod["versions"] == first["versions"]
 
 
-def test_rerun_without_changes_reuses_everything(first: dict, cli: Cli) -> None:
-    code, outcome = cli.json("promote", "--env", "preprod")
-    assert code == 0
+def test_rerun_without_changes_reuses_everything_and_records_the_approval(
+    first: dict, cli: Cli
+) -> None:
+    code, outcome = cli.json(
+        "promote", "--env", "preprod",
+        "--event", str(FIX / "events" / "dependabot_pip_major.json"),
+        "--commits", str(FIX / "commits" / "dependabot_major.json"),
+        "--approve", "alice: reviewed the urllib3 3.0 changelog",
+    )  # fmt: skip
+    assert code == 0, outcome["message"]
     details = {s["name"]: s["detail"] for s in outcome["stages"]}
     assert details["unit-test"].startswith("cached pass")
     assert "4 from cache" in details["package"]
     assert "0 uploaded" in details["upload"]
     assert details["apply"].startswith("no changes")
     assert outcome["versions"] == first["versions"]
+    latest = cli.ledger().deployments(limit=1)[0]
+    assert latest["approval"] == {
+        "approver": "alice",
+        "reason": "reviewed the urllib3 3.0 changelog",
+    }
+    assert latest["decision"]["preprod"] == "manual"
+    record = json.loads(Path(outcome["run_record"]).read_text())
+    assert record["inputs"]["gate"]["event"]["pull_request"]["user"]["login"] == "dependabot[bot]"
 
 
 def test_terraform_failure_is_recorded_and_live_unchanged(
@@ -154,9 +170,6 @@ def test_killing_the_emulator_mid_run_fails_clearly_then_converges(first: dict, 
     assert [s["status"] for s in again["stages"]] == ["ok"] * len(STAGES)
 
 
-FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
-
-
 @pytest.mark.parametrize(
     ("event", "commits", "expected"),
     [
@@ -178,22 +191,6 @@ def test_gate_refusal_exits_3_before_anything_runs(
     assert [(s["name"], s["status"]) for s in outcome["stages"]] == [("gate", "refused")]
     record = json.loads(Path(outcome["run_record"]).read_text())
     assert record["decision"]["preprod"] in {"manual", "block"}
-
-
-def test_approval_is_recorded_with_the_decision(cli: Cli) -> None:
-    code, outcome = cli.json(
-        "promote", "--env", "preprod",
-        "--event", str(FIX / "events" / "dependabot_pip_major.json"),
-        "--commits", str(FIX / "commits" / "dependabot_major.json"),
-        "--approve", "alice: reviewed the urllib3 3.0 changelog",
-    )  # fmt: skip
-    assert code == 0, outcome["message"]
-    latest = cli.ledger().deployments(limit=1)[0]
-    assert latest["approval"] == {
-        "approver": "alice",
-        "reason": "reviewed the urllib3 3.0 changelog",
-    }
-    assert latest["decision"]["preprod"] == "manual"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ ALARM for its 5-minute evaluation period."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import deploy
+from pipeline import deploy, emulator, traffic
 from pipeline.ledger import LOCK, Ledger
 from pipeline.runtime.functions import Runtime
 from tests.pipeline.conftest import Cli, clone, failing_terraform
@@ -37,7 +38,9 @@ HUMAN = [
     "--at", WEEKDAY,
 ]  # fmt: skip
 NAMES = {fn: f"prod-{fn}" for fn in FUNCTIONS}
-CANARY_INIT = "lambdas/canary/news_canary/__init__.py"
+# A release that changes no Lambda code reuses the cached unit-test pass and zips, so it costs
+# only the apply and the verification.
+NOTES = "README.md"
 DASHBOARD = "lambdas/dashboard/news_dashboard/handler.py"
 
 
@@ -119,7 +122,7 @@ def test_dependabot_security_patch_reaches_prod_without_approval(
 def second(first_prod: dict, cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A second release through preprod and prod, approved by a person."""
     runner = release(
-        cli, tmp_path_factory.mktemp("second") / "repo", CANARY_INIT, lambda t: t + "# r2\n"
+        cli, tmp_path_factory.mktemp("second") / "repo", NOTES, lambda t: t + "\nRelease 2.\n"
     )
     code, outcome = runner.json("promote", "--env", "preprod")
     assert code == 0, outcome["message"]
@@ -261,25 +264,67 @@ def test_two_concurrent_prod_promotes_one_wins(second: Cli, cli: Cli) -> None:
     assert live(cli) == entries[0]["versions"] and prod_ledger(cli).lock() is None
 
 
+def start_prod_promote(runner: Cli, cli: Cli, approval: str) -> subprocess.Popen:
+    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(runner.repo)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json",
+         "--approve", approval],
+        cwd=runner.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for_traffic(cli: Cli, earlier: set[Path], process: subprocess.Popen) -> None:
+    """Until the promotion's run record shows that `live` started moving."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and process.poll() is None:
+        new = sorted(set((cli.state / "runs").glob("*/run.json")) - earlier)
+        if new and json.loads(new[-1].read_text()).get("traffic"):
+            return
+        time.sleep(0.1)
+    raise AssertionError("the promotion never started shifting traffic")
+
+
+def test_a_promotion_killed_mid_shift_is_recovered_by_the_named_command(
+    second: Cli, cli: Cli, tmp_path: Path
+) -> None:
+    """Fault injection: the pipeline dies with `live` half-shifted and the lock held."""
+    runner = release(cli, tmp_path / "r5", NOTES, lambda t: t + "\nRelease 5.\n")
+    code, outcome = runner.json("promote", "--env", "preprod")
+    assert code == 0, outcome["message"]
+    good = prod_ledger(cli).last_good()
+    assert good is not None
+    earlier = set((cli.state / "runs").glob("*/run.json"))
+    process = start_prod_promote(runner, cli, "frank: release 5")
+    wait_for_traffic(cli, earlier, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert any(r["weights"] for r in traffic.routing(cli.target(), NAMES).values())
+    assert prod_ledger(cli).lock() is not None
+
+    code, refused = runner.json("promote", "--env", "prod", "--approve", "frank: again")
+    assert code == 3
+    recovery = f"./pipeline rollback --env prod --to {good['sha'][:12]} --break-lock"
+    assert "prod is locked by" in refused["message"] and recovery in refused["message"]
+    code, back = cli.json("rollback", "--env", "prod", "--to", good["sha"][:12],
+                          "--break-lock", "ops: the promotion was killed")  # fmt: skip
+    assert code == 0, back["message"]
+    routing = traffic.routing(cli.target(), NAMES)
+    assert all(not r["weights"] for r in routing.values())
+    assert {fn: r["version"] for fn, r in routing.items()} == good["versions"]
+    assert prod_ledger(cli).lock() is None
+    assert prod_ledger(cli).events()[0]["event"] == "lock broken by a person"
+    code, status = cli.json("status")
+    assert status["environments"][1]["state"] == "consistent"
+
+
 def test_an_alarm_during_the_watch_rolls_back(second: Cli, cli: Cli, tmp_path: Path) -> None:
-    runner = release(cli, tmp_path / "next", CANARY_INIT, lambda t: t + "# release 4\n")
+    runner = release(cli, tmp_path / "next", NOTES, lambda t: t + "\nRelease 4.\n")
     code, outcome = runner.json("promote", "--env", "preprod")
     assert code == 0, outcome["message"]
     before = live(cli)
-    runs = cli.state / "runs"
-    earlier = set(runs.glob("*/run.json"))
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(runner.repo)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json",
-         "--approve", "erin: release 4"],
-        cwd=runner.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and process.poll() is None:
-        new = sorted(set(runs.glob("*/run.json")) - earlier)
-        if new and json.loads(new[-1].read_text()).get("traffic"):
-            break
-        time.sleep(0.2)
+    earlier = set((cli.state / "runs").glob("*/run.json"))
+    process = start_prod_promote(runner, cli, "erin: release 4")
+    wait_for_traffic(cli, earlier, process)
     sqs = cli.target().client("sqs")
     dlq = sqs.get_queue_url(QueueName="prod-analysis-dlq")["QueueUrl"]
     for n in range(6):  # above the DLQ alarm's threshold of 5
@@ -291,3 +336,21 @@ def test_an_alarm_during_the_watch_rolls_back(second: Cli, cli: Cli, tmp_path: P
     assert "rolled back automatically" in outcome["message"]
     assert live(cli) == before
     sqs.purge_queue(QueueUrl=dlq)
+
+
+def test_killing_the_emulator_mid_shift_is_refused_clearly_next_time(cli: Cli) -> None:
+    """Fault injection: the emulator (all of emulated AWS) dies during the shift. The run says
+    so; the next prod promotion refuses and names the command that rebuilds preprod first."""
+    runner = Cli(cli.repo, cli.state, {})
+    earlier = set((cli.state / "runs").glob("*/run.json"))
+    process = start_prod_promote(runner, cli, "grace: re-promote")
+    wait_for_traffic(cli, earlier, process)
+    running = emulator.load(cli.state)
+    assert running is not None
+    os.kill(running.pid, signal.SIGKILL)
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 1 and "Traceback" not in stderr
+    assert "the emulator stopped during the run" in json.loads(stdout)["message"]
+    code, refused = runner.json("promote", "--env", "prod", "--approve", "grace: again")
+    assert code == 3
+    assert "Promote it there first: ./pipeline promote --env preprod" in refused["message"]

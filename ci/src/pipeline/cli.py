@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 a stage failed, 2 bad input or usage, 3 refused by the gate 
 
 import argparse
 import json
+import subprocess
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -52,6 +53,14 @@ def cmd_test(args: argparse.Namespace) -> int:
     return selftest.run(project.root(), args.pytest_args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """The benchmark harness (benchmarks/harness.py) in this environment."""
+    repo = project.root()
+    command = [sys.executable, str(repo / "benchmarks" / "harness.py"), "--out", str(args.out)]
+    command += ["--quick"] if args.quick else ["--repeat", str(args.repeat)]
+    return subprocess.run(command, cwd=repo, check=False).returncode
+
+
 def cmd_unit_test(args: argparse.Namespace) -> int:
     runner = StageRunner(listener=console.progress)
     with runner.stage("unit-test") as log:
@@ -73,9 +82,11 @@ def cmd_promote(args: argparse.Namespace) -> int:
         )
     approval = decide.parse_approval(args.approve)
     unquarantine = decide.parse_approval(args.unquarantine, "--unquarantine")
+    break_lock = decide.parse_approval(args.break_lock, "--break-lock")
     outcome = promote.promote(
-        repo, args.env, console.progress, args.target, decision, approval, unquarantine, captured
-    )
+        repo, args.env, console.progress, args.target, decision, approval, unquarantine, captured,
+        break_lock,
+    )  # fmt: skip
     return _report(args, outcome, "promotion")
 
 
@@ -164,7 +175,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     repo = project.root()
     project.check_environment(repo, args.env)
-    outcome = rollback.rollback(repo, args.env, args.to, console.progress, args.target)
+    break_lock = decide.parse_approval(args.break_lock, "--break-lock")
+    outcome = rollback.rollback(repo, args.env, args.to, console.progress, args.target, break_lock)
     (console.err.print if outcome.exit_code == 0 else console.error)(outcome.message)
     console.err.print(f"run record: {outcome.record_path}")
     _emit(args, outcome.to_json())
@@ -272,6 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
 
+    bench = verb("bench", cmd_bench, "Run every benchmark; JSON, markdown and a PNG chart")
+    bench.add_argument("--quick", action="store_true", help="one repetition instead of three")
+    bench.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
+    bench.add_argument(
+        "--out", type=Path, default=Path("benchmarks/results"), help="where to write the results"
+    )
+
     prom = verb("promote", cmd_promote, "Promote the current commit to an environment")
     prom.add_argument("--env", required=True, help="target environment (terraform tfvars name)")
     prom.add_argument(
@@ -283,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     prom.add_argument("--approve", help='record an approval, "NAME: REASON" (for manual decisions)')
     prom.add_argument(
         "--unquarantine", help='promote a quarantined sha anyway, "NAME: REASON" (recorded)'
+    )
+    prom.add_argument(
+        "--break-lock", help='take the lock of a run that died, "NAME: REASON" (recorded)'
     )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     prom.add_argument(
@@ -309,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     back.add_argument("--env", required=True, help="environment to roll back")
     back.add_argument("--to", help="sha to return to (default: the previous good deployment)")
     back.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    back.add_argument(
+        "--break-lock", help='take the lock of a run that died, "NAME: REASON" (recorded)'
+    )
     back.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
     hist = verb("history", cmd_history, "List an environment's ledger, newest first")

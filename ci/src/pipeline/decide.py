@@ -58,9 +58,8 @@ def from_files(
             change.load_json(commits, "commits")
         )
     else:
-        number = (
-            raw_event.get("pull_request", {}).get("number") if isinstance(raw_event, dict) else None
-        )
+        pull_request = raw_event.get("pull_request") if isinstance(raw_event, dict) else None
+        number = pull_request.get("number") if isinstance(pull_request, dict) else None
         fetched = github.fetch_commits(number) if isinstance(number, int) else None
         commit_list = change.parse_commits(fetched) if fetched is not None else None
     return gate.decide(change.read(raw_event, commit_list, meta), rules, moment)

@@ -155,13 +155,24 @@ class Ledger:
 
     # -- the environment lock -----------------------------------------------------------------
 
-    def acquire_lock(self, owner: str, run_id: str, ttl_seconds: float) -> dict[str, Any] | None:
-        """Take the lock by conditional write; returns the stale lock it replaced, if any.
+    def acquire_lock(
+        self,
+        owner: str,
+        run_id: str,
+        ttl_seconds: float,
+        breaking: dict[str, str] | None = None,
+    ) -> dict[str, Any] | None:
+        """Take the lock by conditional write; returns the lock it replaced, if any.
 
-        A live lock held by another run is refused with its holder named. One past its expiry is
-        broken (its run died), and the break is recorded."""
+        A live lock held by another run is refused with its holder named, unless a person breaks
+        it (`breaking`: approver and reason), e.g. after its run was killed. One past its expiry
+        is broken automatically. Every break is recorded."""
         expires = time.time() + ttl_seconds
         holder = {"owner": owner, "run_id": run_id, "taken_at": now_iso(), "expires": expires}
+        condition = {} if breaking else {
+            "ConditionExpression": "attribute_not_exists(pk) OR expires < :now",
+            "ExpressionAttributeValues": {":now": {"N": f"{time.time():.3f}"}},
+        }  # fmt: skip
         try:
             response = self._client().put_item(
                 TableName=self.table,
@@ -172,30 +183,39 @@ class Ledger:
                     "expires": {"N": f"{expires:.3f}"},
                     "run_id": {"S": run_id},
                 },
-                ConditionExpression="attribute_not_exists(pk) OR expires < :now",
-                ExpressionAttributeValues={":now": {"N": f"{time.time():.3f}"}},
                 ReturnValues="ALL_OLD",
+                **condition,  # type: ignore[arg-type]
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = self.lock() or {}
-            until = datetime.fromtimestamp(current.get("expires", 0), UTC).isoformat(
-                timespec="seconds"
-            )
-            raise RefusedError(
-                f"{self.env} is locked by {current.get('owner', '?')} (run "
-                f"{current.get('run_id', '?')}, since {current.get('taken_at', '?')}); wait for "
-                f"that promotion to finish. If it died, its lock expires at {until} and the next "
-                "promotion breaks it"
-            ) from None
+            raise RefusedError(self._locked_message()) from None
         old = response.get("Attributes")
         if not old:
             return None
-        stale = json.loads(old["data"]["S"])
-        event = {"event": "stale lock broken", "lock": stale, "by": owner, "run_id": run_id}
+        replaced = json.loads(old["data"]["S"])
+        event = {
+            "event": "lock broken by a person" if breaking else "stale lock broken",
+            "lock": replaced, "by": owner, "run_id": run_id, "approval": breaking,
+        }  # fmt: skip
         self._put(EVENT, f"{now_iso()}#{run_id}", event)
-        return stale
+        return replaced
+
+    def _locked_message(self) -> str:
+        current = self.lock() or {}
+        until = datetime.fromtimestamp(current.get("expires", 0), UTC).isoformat(timespec="seconds")
+        good = self.last_good()
+        recover = (
+            f"./pipeline rollback --env {self.env} --to {good['sha'][:12]} "
+            '--break-lock "NAME: REASON" (restores live to the last good deployment)'
+            if good
+            else f'./pipeline promote --env {self.env} --break-lock "NAME: REASON"'
+        )
+        return (
+            f"{self.env} is locked by {current.get('owner', '?')} (run "
+            f"{current.get('run_id', '?')}, since {current.get('taken_at', '?')}); wait for that "
+            f"run to finish. If it died, its lock expires at {until}; to recover now, run {recover}"
+        )
 
     def release_lock(self, run_id: str) -> None:
         """Release only our own lock; a lock broken by someone else is not ours to delete."""

@@ -97,15 +97,20 @@ class ProductionPromotion(Promotion):
                 f"; quarantine released by {unquarantine['approver']}" if held else ""
             )
 
-    def lock(self, ttl_seconds: float) -> None:
+    def lock(self, ttl_seconds: float, breaking: dict[str, str] | None = None) -> None:
         with self.runner.stage("lock") as log:
             ledger = Ledger(self.tgt, self.env)
-            stale = ledger.acquire_lock(project.operator(), self.record.data["id"], ttl_seconds)
+            replaced = ledger.acquire_lock(
+                project.operator(), self.record.data["id"], ttl_seconds, breaking
+            )
             self.locked = True
             log.detail = f"{self.env} locked for this run"
-            if stale:
-                log.detail += f"; broke a stale lock of {stale['owner']} (run {stale['run_id']})"
-                self.record.data["broken_lock"] = stale
+            if replaced:
+                kind = f"broke the lock, for {breaking['approver']}," if breaking else "broke"
+                log.detail += (
+                    f"; {kind} a stale lock of {replaced['owner']} (run {replaced['run_id']})"
+                )
+                self.record.data["broken_lock"] = replaced
 
     def release(self) -> None:
         if self.locked:
@@ -213,13 +218,14 @@ def run_production(
     run: ProductionPromotion,
     source_env: str,
     unquarantine: dict[str, str] | None,
+    break_lock: dict[str, str] | None = None,
 ) -> None:
     """The follow-on environment's stages after the gate; rolls back on a failure after `live`
     started moving, then re-raises."""
     plan = traffic.load_plan(run.repo, run.tgt.kind)
     try:
         run.preconditions(source_env, unquarantine)
-        run.lock(plan.lock_seconds)
+        run.lock(plan.lock_seconds, break_lock)
         run.copy()
         try:
             run.apply()

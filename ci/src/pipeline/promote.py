@@ -75,6 +75,7 @@ def promote(
     approval: dict[str, str] | None = None,
     unquarantine: dict[str, str] | None = None,
     gate_inputs: dict[str, Any] | None = None,
+    break_lock: dict[str, str] | None = None,
 ) -> Outcome:
     state = project.state_dir(repo)
     src = source.read(repo)
@@ -98,6 +99,7 @@ def promote(
             "gate": gate_inputs,
             "approve": approval,
             "unquarantine": unquarantine,
+            "break_lock": break_lock,
         },
     )
     runner = StageRunner(listener, record.add_stage, awserrors.translate)
@@ -110,7 +112,7 @@ def promote(
     try:
         run.gate(decision or decide.without_event(), approval)
         if isinstance(run, production.ProductionPromotion) and source_env:
-            production.run_production(run, source_env, unquarantine)
+            production.run_production(run, source_env, unquarantine, break_lock)
             message = (
                 f"{src.short} promoted to {env} ({tgt.kind}): 100% live, canary and alarms clear"
             )

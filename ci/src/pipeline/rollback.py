@@ -72,7 +72,12 @@ def choose(entries: list[dict[str, Any]], env: str, to: str | None) -> dict[str,
 
 
 def rollback(
-    repo: Path, env: str, to: str | None, listener: Listener, kind: str | None = None
+    repo: Path,
+    env: str,
+    to: str | None,
+    listener: Listener,
+    kind: str | None = None,
+    break_lock: dict[str, str] | None = None,
 ) -> RollbackOutcome:
     state = project.state_dir(repo)
     tgt = target.resolve(repo, state, env, kind, start=False)
@@ -84,15 +89,23 @@ def rollback(
     if not ledger.exists():
         raise RefusedError(f"{env} has never been deployed; nothing to roll back")
     started = time.monotonic()
-    record = RunRecord.create(state, "rollback", {"env": env, "to": to, "target": tgt.kind})
+    record = RunRecord.create(
+        state, "rollback", {"env": env, "to": to, "target": tgt.kind, "break_lock": break_lock}
+    )
     runner = StageRunner(listener, record.add_stage, awserrors.translate)
     outcome = RollbackOutcome(env, 0, "", record.path)
     locked = False
     try:
         with runner.stage("lock") as log:
-            ledger.acquire_lock(project.operator(), record.data["id"], LOCK_SECONDS)
+            replaced = ledger.acquire_lock(
+                project.operator(), record.data["id"], LOCK_SECONDS, break_lock
+            )
             locked = True
-            log.detail = f"{env} locked"
+            log.detail = f"{env} locked" + (
+                f"; broke the lock of {replaced['owner']} (run {replaced['run_id']})"
+                if replaced
+                else ""
+            )
         with runner.stage("rollback") as log:
             entries = ledger.deployments()
             chosen = choose(entries, env, to)

@@ -19,7 +19,11 @@ from pipeline.errors import UsageError
 Kind = Literal["emulated", "aws"]
 KINDS = ("emulated", "aws")
 DEFAULT_REGION = "eu-west-1"
-EMULATED_KEYS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# Any key works with the emulator; a distinctive one lets the leak scan look for it.
+EMULATED_KEYS = {
+    "aws_access_key_id": "AKIAEMULATEDNEWSFLOW",
+    "aws_secret_access_key": "emulated-only/newsflow/not-a-real-key",
+}
 
 
 @dataclass(frozen=True)

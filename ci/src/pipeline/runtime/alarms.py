@@ -3,7 +3,10 @@
 moto stores metrics and alarms but never evaluates an alarm, and no AWS service emits metrics
 into it. So the runtime emits Lambda's Invocations/Errors/Duration per invocation, `evaluate`
 samples SQS queue depths (as CloudWatch does every minute), then applies each alarm's own rule
-(statistic, period, evaluation periods, threshold, comparison, missing data) and sets its state."""
+(statistic, period, evaluation periods, threshold, comparison, missing data) and sets its state.
+
+Emulated time runs 60x faster, as the emulated soaks do (seconds where AWS takes minutes): an
+alarm with a 5-minute period looks at the last 5 seconds of data."""
 
 import operator
 from collections.abc import Callable
@@ -12,6 +15,7 @@ from typing import Any
 
 from pipeline.target import Target
 
+TIME_SCALE = 60
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": operator.gt,
     "GreaterThanOrEqualToThreshold": operator.ge,
@@ -70,14 +74,15 @@ def evaluate(target: Target, prefix: str, now: datetime | None = None) -> dict[s
     for alarm in (a for page in pages for a in page["MetricAlarms"]):
         if "MetricName" not in alarm:
             continue  # metric-math alarms are not emulated
-        window = timedelta(seconds=alarm["Period"] * alarm["EvaluationPeriods"])
+        period = max(1, round(alarm["Period"] / TIME_SCALE))
+        window = timedelta(seconds=period * alarm["EvaluationPeriods"])
         datapoints = cloudwatch.get_metric_statistics(
             Namespace=alarm["Namespace"],
             MetricName=alarm["MetricName"],
             Dimensions=alarm.get("Dimensions", []),
             StartTime=now - window,
             EndTime=now + timedelta(seconds=1),
-            Period=alarm["Period"],
+            Period=period,
             Statistics=[alarm.get("Statistic", "Average")],
         )["Datapoints"]
         verdict = breaching(alarm, datapoints)

@@ -1,0 +1,204 @@
+"""`./pipeline bench`: every benchmark in one run, side by side, repeated.
+
+Phases, each in a throwaway clone, state directory and emulator:
+  promotions   preprod cold, warm (a new commit changing one Lambda) and no-change; then the
+               full preprod -> prod promotion of that commit, and a rollback of prod
+  packaging    the pipeline's reproducible zips against `zip -r` of the same files
+  scale        per-function deployment work for synthetic apps of 4, 16 and 40 functions
+Each phase runs `--repeat` times (1 with --quick); figures are min/median/max seconds.
+Writes bench.json, bench.md and bench.png (stage durations) into --out.
+"""
+
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import scale
+
+from pipeline import packaging
+
+REPO = Path(__file__).resolve().parents[1]
+CHART_PACKAGES = ["matplotlib==3.10.7"]
+
+
+def cli(clone: Path, state: Path, *args: str) -> dict[str, Any]:
+    env = {**os.environ, "PIPELINE_ROOT": str(clone), "PIPELINE_STATE_DIR": str(state)}
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "pipeline", *args, "--json"], cwd=clone,
+                          env=env, capture_output=True, text=True, check=False)  # fmt: skip
+    wall = time.monotonic() - started
+    if done.returncode != 0:
+        raise SystemExit(f"`pipeline {' '.join(args)}` failed:\n{done.stderr[-3000:]}")
+    outcome = json.loads(done.stdout)
+    outcome["wall"] = round(wall, 2)
+    return outcome
+
+
+def commit(clone: Path, message: str) -> None:
+    init = clone / "lambdas" / "dashboard" / "news_dashboard" / "__init__.py"
+    init.write_text(init.read_text() + f"# {message} {time.time_ns()}\n")
+    git = ["git", "-C", str(clone), "-c", "user.name=bench", "-c", "user.email=bench@example.org"]
+    subprocess.run([*git, "commit", "-qam", message], check=True)
+
+
+def promotions() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        clone, state = Path(tmp) / "repo", Path(tmp) / "state"
+        subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+        runs: dict[str, Any] = {}
+        try:
+            runs["preprod cold"] = cli(clone, state, "promote", "--env", "preprod")
+            cli(clone, state, "promote", "--env", "prod", "--approve", "bench: first prod")
+            commit(clone, "bench: warm")
+            runs["preprod warm"] = cli(clone, state, "promote", "--env", "preprod")
+            runs["preprod no-change"] = cli(clone, state, "promote", "--env", "preprod")
+            runs["prod"] = cli(clone, state, "promote", "--env", "prod", "--approve", "bench: go")
+            runs["rollback"] = cli(clone, state, "rollback", "--env", "prod")
+        finally:
+            env = {**os.environ, "PIPELINE_ROOT": str(clone), "PIPELINE_STATE_DIR": str(state)}
+            subprocess.run([sys.executable, "-m", "pipeline", "emulator", "stop"], cwd=clone,
+                           env=env, capture_output=True, check=False)  # fmt: skip
+    figures = {}
+    for name, outcome in runs.items():
+        stages = {s["name"]: s["seconds"] for s in outcome.get("stages", [])}
+        figures[name] = {"total": outcome["wall"], "stages": stages}
+    figures["rollback"]["restore"] = runs["rollback"]["seconds"]
+    return figures
+
+
+def packaging_vs_zip() -> dict[str, Any]:
+    """Both archivers over the same files: each function's sources and unpacked wheels."""
+    ours = baseline = 0.0
+    reproducible = {"pipeline": True, "zip -r": True}
+    with tempfile.TemporaryDirectory() as tmp:
+        for function in packaging.functions(REPO):
+            wheels = packaging.fetch_wheels(
+                REPO / "lambdas" / function / "requirements.txt", Path(tmp) / "wheels"
+            )
+            started = time.perf_counter()
+            first = packaging.build_zip(REPO, function, wheels)
+            ours += time.perf_counter() - started
+            reproducible["pipeline"] &= first == packaging.build_zip(REPO, function, wheels)
+            tree = Path(tmp) / "tree" / function
+            with zipfile.ZipFile(io.BytesIO(first)) as archive:
+                archive.extractall(tree)
+            outputs = []
+            for attempt in range(2):
+                for path in tree.rglob("*"):
+                    os.utime(path, (time.time() + attempt, time.time() + attempt))
+                target = Path(tmp) / f"{function}-{attempt}.zip"
+                started = time.perf_counter()
+                subprocess.run(["zip", "-q", "-r", str(target), "."], cwd=tree, check=True)
+                baseline += (time.perf_counter() - started) if attempt == 0 else 0.0
+                outputs.append(target.read_bytes())
+            reproducible["zip -r"] &= outputs[0] == outputs[1]
+            shutil.rmtree(tree)
+    return {"pipeline": round(ours, 3), "zip -r": round(baseline, 3),
+            "ratio": round(ours / baseline, 2), "reproducible": reproducible}  # fmt: skip
+
+
+def spread(samples: list[float]) -> dict[str, float]:
+    return {"min": round(min(samples), 3), "median": round(statistics.median(samples), 3),
+            "max": round(max(samples), 3)}  # fmt: skip
+
+
+def summarise(repeats: list[dict[str, Any]]) -> dict[str, Any]:
+    promotion_names = list(repeats[0]["promotions"])
+    result: dict[str, Any] = {"promotions": {}, "packaging": {}, "scale": {}}
+    for name in promotion_names:
+        runs = [r["promotions"][name] for r in repeats]
+        stages = list(runs[0]["stages"])
+        result["promotions"][name] = {
+            "total": spread([r["total"] for r in runs]),
+            "stages": {s: spread([r["stages"].get(s, 0.0) for r in runs]) for s in stages},
+        }
+    result["promotions"]["rollback"]["restore"] = spread(
+        [r["promotions"]["rollback"]["restore"] for r in repeats]
+    )
+    for key in ("pipeline", "zip -r", "ratio"):
+        result["packaging"][key] = spread([r["packaging"][key] for r in repeats])
+    result["packaging"]["reproducible"] = repeats[0]["packaging"]["reproducible"]
+    for size in repeats[0]["scale"]:
+        result["scale"][size] = {step: spread([r["scale"][size][step] for r in repeats])
+                                 for step in repeats[0]["scale"][size]}  # fmt: skip
+    return result
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = ["| run | total s (min / median / max) | slowest stages (median s) |", "|---|---|---|"]
+    for name, run in result["promotions"].items():
+        total = run["total"]
+        slow = sorted(run["stages"].items(), key=lambda kv: -kv[1]["median"])[:4]
+        stages = ", ".join(f"{s} {v['median']:.1f}" for s, v in slow)
+        lines.append(f"| {name} | {total['min']:.1f} / {total['median']:.1f} / "
+                     f"{total['max']:.1f} | {stages} |")  # fmt: skip
+    restore = result["promotions"]["rollback"]["restore"]
+    warm = result["promotions"]["preprod warm"]["total"]["median"]
+    same = result["promotions"]["preprod no-change"]["total"]["median"]
+    pack = result["packaging"]
+    lines += [
+        "",
+        f"- no-change re-run: {warm / same:.1f}x faster than warm (goal ≥ 3x)",
+        f"- rollback: live restored in {restore['median']:.2f} s median (goal ≤ 5 s)",
+        f"- packaging: {pack['pipeline']['median']:.2f} s vs zip -r {pack['zip -r']['median']:.2f}"
+        f" s, ratio {pack['ratio']['median']:.2f} (goal ≤ 1.5); byte-reproducible: "
+        + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in pack["reproducible"].items()),
+        "",
+        "| per-function step | " + " | ".join(f"{n} fns" for n in result["scale"]) + " |",
+        "|---|" + "---:|" * len(result["scale"]),
+    ]
+    sizes = list(result["scale"])
+    for step in result["scale"][sizes[0]]:
+        cells = " | ".join(f"{result['scale'][n][step]['median']:.3f}" for n in sizes)
+        lines.append(f"| {step} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(json_path: Path, png: Path) -> str:
+    """Stage durations as a PNG, drawn by matplotlib in its own uv environment."""
+    uv = os.environ.get("PIPELINE_UV") or shutil.which("uv") or "uv"
+    done = subprocess.run(
+        [uv, "run", "--no-project", *[f"--with={p}" for p in CHART_PACKAGES], "python",
+         str(Path(__file__).with_name("chart.py")), str(json_path), str(png)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return "written" if done.returncode == 0 else f"not drawn: {done.stderr.strip()[-300:]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repetition of each phase")
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions (default 3)")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
+    args = parser.parse_args()
+    repeats = []
+    for index in range(1 if args.quick else args.repeat):
+        print(f"repetition {index + 1}", file=sys.stderr)
+        repeats.append({
+            "promotions": promotions(),
+            "packaging": packaging_vs_zip(),
+            "scale": scale.run([4, 16, 40]),
+        })  # fmt: skip
+    result = summarise(repeats)
+    result["repetitions"] = len(repeats)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown(result)
+    (args.out / "bench.md").write_text(table)
+    print(table)
+    print(f"chart {chart(args.out / 'bench.json', args.out / 'bench.png')}: {args.out}/bench.png")
+
+
+if __name__ == "__main__":
+    main()
