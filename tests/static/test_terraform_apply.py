@@ -11,7 +11,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from pipeline import emulator, plandiff
-from pipeline.promote import PLAN_FILE, Promotion
+from pipeline.promotion import PLAN_FILE, Promotion
 from pipeline.stages import StageLog
 from tests.conftest import REPO
 from tests.environments import deploy_all, emulated
