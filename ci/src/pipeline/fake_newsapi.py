@@ -3,10 +3,16 @@
 Scenarios are the files in `fixtures/newsapi/`, bodies in NewsAPI's own format. The HTTP status
 of an error body follows NewsAPI's documented mapping of error codes. The scenario is switched
 with `PUT /_fake/scenario/<name>`, so an emulated environment's Lambda can be steered by tests.
+Faults: `PUT /_fake/delay/<seconds>` delays every answer (timeouts), `PUT /_fake/reset/<n>`
+drops the next n connections without an answer (connection resets).
 """
 
 import json
+import socket
+import struct
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -44,6 +50,8 @@ class FakeNewsApi:
     scenarios: dict[str, dict[str, Any]]
     api_key: str
     scenario: str = "happy_path"
+    delay: float = 0.0
+    resets: int = 0
     requests_seen: list[str] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
 
@@ -58,7 +66,7 @@ class FakeNewsApi:
         self.scenario = scenario
 
     def start(self, port: int = 0) -> "FakeNewsApi":
-        self._server = ThreadingHTTPServer((HOST, port), _handler_for(self))
+        self._server = _QuietServer((HOST, port), _handler_for(self))
         self._server.daemon_threads = True
         threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -71,7 +79,6 @@ class FakeNewsApi:
             self._server.server_close()
 
     def respond(self, path: str, api_key: str | None) -> tuple[int, dict[str, Any]]:
-        self.requests_seen.append(path)
         if path.split("?", 1)[0] not in SERVED_PATHS:
             return 404, {"status": "error", "code": "routeNotFound", "message": f"no route {path}"}
         if api_key != self.api_key:
@@ -80,23 +87,46 @@ class FakeNewsApi:
         return status_for(body), body
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that gave up (a timeout test) is expected, not an error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 def _handler_for(fake: FakeNewsApi) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            fake.requests_seen.append(self.path)
+            if fake.resets > 0:
+                fake.resets -= 1
+                # SO_LINGER 0: close with RST, as a dropped upstream connection does.
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.close_connection = True
+                return
+            time.sleep(fake.delay)
             status, body = fake.respond(self.path, self.headers.get("X-Api-Key"))
             self._send(status, body)
 
         def do_PUT(self) -> None:
-            prefix = "/_fake/scenario/"
-            if not self.path.startswith(prefix):
-                self._send(404, {"error": "unknown control path"})
-                return
+            control, _, value = self.path.removeprefix("/_fake/").partition("/")
             try:
-                fake.use(self.path[len(prefix) :])
-            except KeyError as exc:
+                if control == "scenario":
+                    fake.use(value)
+                elif control == "delay":
+                    fake.delay = float(value)
+                elif control == "reset":
+                    fake.resets = int(value)
+                else:
+                    self._send(404, {"error": "unknown control path"})
+                    return
+            except (KeyError, ValueError) as exc:
                 self._send(400, {"error": str(exc)})
                 return
-            self._send(200, {"scenario": fake.scenario})
+            self._send(200, {"scenario": fake.scenario, "delay": fake.delay, "resets": fake.resets})
 
         def _send(self, status: int, body: dict[str, Any]) -> None:
             payload = json.dumps(body).encode("utf-8")

@@ -1,0 +1,115 @@
+"""Faults outside the pipeline's control: an upstream that times out or resets connections,
+a dashboard slower than the canary's budget, and a clock a second either side of a freeze edge."""
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from threading import Thread
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from news_canary.probe import probe
+from news_ingestion.newsapi import UpstreamUnavailableError, fetch_articles
+from pipeline import change, gate
+from pipeline.fake_newsapi import FakeNewsApi, load_scenarios
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.robustness
+KEY = "fault-test-newsapi-key"
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def newsapi() -> Iterator[FakeNewsApi]:
+    fake = FakeNewsApi(load_scenarios(REPO / "fixtures" / "newsapi"), KEY).start()
+    yield fake
+    fake.stop()
+
+
+def fetch(fake: FakeNewsApi, timeout: float = 0.3) -> list[dict[str, Any]]:
+    return fetch_articles(fake.base_url, "/v2/top-headlines", {"country": "us"}, KEY,
+                          timeout=timeout, max_retries=2, backoff=0.01)  # fmt: skip
+
+
+def control(fake: FakeNewsApi, path: str) -> None:
+    requests.put(f"{fake.base_url}/_fake/{path}", timeout=5).raise_for_status()
+
+
+def test_newsapi_timeouts_exhaust_the_bounded_retries(newsapi: FakeNewsApi) -> None:
+    control(newsapi, "delay/1.0")
+    started = time.monotonic()
+    with pytest.raises(UpstreamUnavailableError, match="after 3 attempts: ReadTimeout"):
+        fetch(newsapi)
+    assert time.monotonic() - started < 3  # 3 x 0.3 s timeouts plus backoff, not 3 x 1 s
+    assert len(newsapi.requests_seen) == 3
+
+
+def test_newsapi_connection_resets_are_retried_until_one_answers(newsapi: FakeNewsApi) -> None:
+    control(newsapi, "reset/2")
+    articles = fetch(newsapi)
+    assert len(articles) == 5 and len(newsapi.requests_seen) == 3
+    control(newsapi, "reset/3")
+    with pytest.raises(UpstreamUnavailableError, match="ConnectionError"):
+        fetch(newsapi)
+
+
+@pytest.fixture
+def slow_dashboard() -> Iterator[str]:
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            time.sleep(0.4)
+            body = json.dumps({"status": "healthy", "version": "v", "timestamp": "t",
+                               "checks": {}}).encode()  # fmt: skip
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_dashboard_slower_than_the_budget_fails_the_canary(slow_dashboard: str) -> None:
+    over = probe(slow_dashboard, "key", budget_ms=100, timeout=5)
+    assert not over.ok and over.status_code == 200
+    assert any("exceeds 100 ms" in problem for problem in over.problems)
+    assert probe(slow_dashboard, "key", budget_ms=2000, timeout=5).ok
+    timed_out = probe(slow_dashboard, "key", budget_ms=2000, timeout=0.1)
+    assert timed_out.problems == ["request failed: TimeoutError"]
+
+
+def human_change() -> change.Change:
+    event = json.loads((REPO / "fixtures" / "github" / "events" / "human.json").read_text())
+    commits = json.loads((REPO / "fixtures" / "github" / "commits" / "human.json").read_text())
+    return change.read(event, change.parse_commits(commits), None)
+
+
+@pytest.mark.parametrize(
+    ("local", "prod"),
+    [
+        # Friday 16:00 London starts the weekend freeze; a second of skew decides.
+        (datetime(2026, 11, 20, 15, 59, 59, 999000, LONDON), "manual"),
+        (datetime(2026, 11, 20, 16, 0, 0, tzinfo=LONDON), "block"),
+        # Monday 08:00 ends it.
+        (datetime(2026, 11, 23, 7, 59, 59, tzinfo=LONDON), "block"),
+        (datetime(2026, 11, 23, 8, 0, 0, tzinfo=LONDON), "manual"),
+        # In summer time the same edge is 15:00 UTC, not 16:00 UTC.
+        (datetime(2026, 7, 3, 14, 59, 59, tzinfo=ZoneInfo("UTC")), "manual"),
+        (datetime(2026, 7, 3, 15, 0, 0, tzinfo=ZoneInfo("UTC")), "block"),
+    ],
+)
+def test_freeze_edges_under_clock_skew(local: datetime, prod: str) -> None:
+    policy = gate.load_policy(REPO / "ci" / "policy.yaml")
+    decision = gate.decide(human_change(), policy, local)
+    assert (decision.preprod, decision.prod) == ("auto", prod)
