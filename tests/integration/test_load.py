@@ -16,9 +16,9 @@ from requests.adapters import HTTPAdapter
 from tests.deployed import App
 
 pytestmark = pytest.mark.integration
-REQUESTS = 200
-CONCURRENCY = 8
-P95_BUDGET_MS = 1500.0  # under the canary's own 2000 ms budget; emulated p95 is ~0.8 s here
+REQUESTS = 100
+CONCURRENCY = 4
+P95_BUDGET_MS = 1500.0  # under the canary's own 2000 ms budget
 
 
 def _loopback(url: str) -> bool:

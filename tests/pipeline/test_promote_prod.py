@@ -158,16 +158,21 @@ def test_rollback_command_moves_live_and_refuses_what_it_should(
     assert (prod["state"], prod["sha"], prod["kind"]) == ("consistent", new, "rollback")
 
 
-def test_prod_canary_failure_mid_soak_rolls_back_and_quarantines(
-    second: Cli, cli: Cli, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def broken(second: Cli, cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Cli:
     """A release healthy in preprod but not in prod (a prod-only configuration path)."""
     healthy = '    healthy = dynamodb == "ok"\n'
     prod_only = '    healthy = healthy and os.environ.get("ENVIRONMENT") != "prod"\n'
-    broken = release(cli, tmp_path / "broken", DASHBOARD,
+    runner = release(cli, tmp_path_factory.mktemp("broken") / "repo", DASHBOARD,
                      lambda t: t.replace(healthy, healthy + prod_only))  # fmt: skip
-    code, outcome = broken.json("promote", "--env", "preprod")
+    code, outcome = runner.json("promote", "--env", "preprod")
     assert code == 0, outcome["message"]
+    return runner
+
+
+def test_prod_canary_failure_mid_soak_rolls_back_and_quarantines(
+    broken: Cli, second: Cli, cli: Cli, tmp_path: Path
+) -> None:
     before = live(cli)
     sqs, sns = cli.target().client("sqs"), cli.target().client("sns")
     alerts = sqs.create_queue(QueueName="prod-alerts-test")["QueueUrl"]
@@ -285,12 +290,12 @@ def wait_for_traffic(cli: Cli, earlier: set[Path], process: subprocess.Popen) ->
 
 
 def test_a_promotion_killed_mid_shift_is_recovered_by_the_named_command(
-    second: Cli, cli: Cli, tmp_path: Path
+    broken: Cli, cli: Cli
 ) -> None:
-    """Fault injection: the pipeline dies with `live` half-shifted and the lock held."""
-    runner = release(cli, tmp_path / "r5", NOTES, lambda t: t + "\nRelease 5.\n")
-    code, outcome = runner.json("promote", "--env", "preprod")
-    assert code == 0, outcome["message"]
+    """Fault injection: the pipeline dies with `live` half-shifted and the lock held. The
+    release is the prod-only-broken one (validated in preprod, released from quarantine by the
+    apply-failure scenario); it is killed before its canary can fail."""
+    runner = broken
     good = prod_ledger(cli).last_good()
     assert good is not None
     earlier = set((cli.state / "runs").glob("*/run.json"))
