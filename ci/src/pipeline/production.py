@@ -113,9 +113,15 @@ class ProductionPromotion(Promotion):
                 self.record.data["broken_lock"] = replaced
 
     def release(self) -> None:
-        if self.locked:
+        """Release the lock; failing to (the target is gone) must not hide why the run ended.
+        An unreleased lock still expires, and the next run names the way to break it."""
+        if not self.locked:
+            return
+        self.locked = False
+        try:
             Ledger(self.tgt, self.env).release_lock(self.record.data["id"])
-            self.locked = False
+        except Exception as exc:
+            self.record.data["lock_not_released"] = f"{type(exc).__name__}: {exc}"
 
     def copy(self) -> None:
         """Fetch the validated zips, prove they are the validated bytes, store them here."""

@@ -125,6 +125,10 @@ def promote(
             run.verify()
     except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
+    except Exception as exc:
+        if tgt.kind != "emulated" or emulator.alive(state):
+            raise
+        exit_code, message = 1, f"{type(exc).__name__}: {exc}"  # explained just below
     emulator_gone = tgt.kind == "emulated" and not emulator.alive(state)
     if emulator_gone:
         failed = runner.results[-1].name if runner.results else "the run"
