@@ -115,7 +115,11 @@ class FunctionUrl:
                 event = request_event(
                     self.command, self.path, headers, body, self.client_address[0]
                 )
-                invocation = shim.runtime.invoke(shim.function, event, shim.qualifier)
+                try:
+                    invocation = shim.runtime.invoke(shim.function, event, shim.qualifier)
+                except Exception:  # the emulator went away: what Lambda's front end says
+                    self._send(502, {}, b'{"Message":"Internal Server Error"}')
+                    return
                 shim.served += 1
                 if not invocation.ok:
                     status = 504 if "Timedout" in str(invocation.error) else 502
