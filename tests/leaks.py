@@ -5,6 +5,8 @@ Secrets are the generated keys of every emulated environment (`secrets/<env>.jso
 directory) and the emulator's AWS secret key."""
 
 import json
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,14 +37,22 @@ def secret_values(base: Path) -> set[str]:
     return {v for v in values if len(v) >= 16}
 
 
+def outputs(base: Path) -> Iterator[Path]:
+    """Every file under base except source: in a git work tree (a test's clone of the
+    repository) only its `.pipeline/` state is output."""
+    for root, dirs, files in os.walk(base):
+        if ".git" in dirs or ".git" in files:
+            dirs[:] = [d for d in dirs if d == ".pipeline"]
+            continue
+        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and d != "secrets"]
+        yield from (Path(root) / name for name in files)
+
+
 def scan(base: Path) -> ScanResult:
     secrets = secret_values(base)
     files = size = 0
     leaks = []
-    for path in base.rglob("*"):
-        relative = path.relative_to(base).parts
-        if not path.is_file() or SKIPPED_DIRS.intersection(relative) or "secrets" in relative:
-            continue
+    for path in outputs(base):
         if path.suffix in SKIPPED_SUFFIXES or path.name == "tfplan":
             continue
         try:

@@ -29,3 +29,11 @@ def check(tmp_path: Path) -> None:
     (tmp_path / "state" / "emulator.log").write_text(f"GET /health X-API-Key: {secret}\n")
     dirty = leaks.scan(tmp_path)
     assert dirty.leaks == ["state/emulator.log contains a secret (kkkk…)"]
+
+    # Source in a clone is not output (it defines the emulator's dummy key); its state is.
+    clone = tmp_path / "clone"
+    (clone / ".git").mkdir(parents=True)
+    (clone / "target.py").write_text(f"KEY = {secret!r}\n")
+    (clone / ".pipeline").mkdir()
+    (clone / ".pipeline" / "run.log").write_text(secret)
+    assert len(leaks.scan(tmp_path).leaks) == 2
