@@ -74,12 +74,10 @@ def cmd_promote(args: argparse.Namespace) -> int:
     project.check_environment(repo, args.env)
     decision, captured = None, None
     if args.event:
-        decision = decide.from_files(
-            repo, args.event, args.commits, args.metadata, args.policy, args.at
-        )
-        captured = decide.capture(
-            repo, args.event, args.commits, args.metadata, args.policy, args.at
-        )
+        # One moment for the decision and its record, so a replay decides as of the same time.
+        at = args.at or decide.parse_time(None).isoformat()
+        decision = decide.from_files(repo, args.event, args.commits, args.metadata, args.policy, at)
+        captured = decide.capture(repo, args.event, args.commits, args.metadata, args.policy, at)
     approval = decide.parse_approval(args.approve)
     unquarantine = decide.parse_approval(args.unquarantine, "--unquarantine")
     break_lock = decide.parse_approval(args.break_lock, "--break-lock")

@@ -2,7 +2,6 @@
 `promote`, so both decide the same way)."""
 
 import argparse
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,21 +102,3 @@ def capture(
         "policy": policy_text,
         "at": parse_time(at).isoformat(),
     }
-
-
-def from_capture(repo: Path, captured: dict[str, Any], scratch: Path) -> gate.Decision:
-    """Decide again from captured inputs (see `capture`)."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path | None] = {}
-    for name in ("event", "commits", "metadata"):
-        value = captured.get(name)
-        paths[name] = None
-        if value is not None:
-            paths[name] = scratch / f"{name}.json"
-            paths[name].write_text(json.dumps(value))  # type: ignore[union-attr]
-    policy = scratch / "policy.yaml"
-    policy.write_text(str(captured.get("policy", "")))
-    event = paths["event"]
-    if event is None:
-        raise UsageError("the run record's gate inputs have no event; it cannot be replayed")
-    return from_files(repo, event, paths["commits"], paths["metadata"], policy, captured.get("at"))

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline import deploy, project, traffic, verify
+from pipeline import project, traffic, verify
 from pipeline.errors import PipelineError, RefusedError, StageFailedError
 from pipeline.ledger import Ledger, now_iso
 from pipeline.promotion import Promotion
@@ -158,11 +158,7 @@ class ProductionPromotion(Promotion):
     def check(self) -> None:
         """Published versions must run exactly the validated code; `live` does not move yet."""
         with self.runner.stage("deploy") as log:
-            names = self.outputs["function_names"]
-            published = self.outputs["published_versions"]
-            self.previous = deploy.live_versions(self.tgt, names)
-            deploy.check_digests(self.tgt, names, published, deploy.expected_digests(self.manifest))
-            self.versions = dict(published)
+            self.check_published()
             log.detail = "CodeSha256 of every new version equals the validated digest"
 
     def progressive(self, plan: traffic.Plan) -> None:

@@ -141,14 +141,19 @@ class Promotion:
                 log.detail = f"no changes{ignored}"
             self.outputs = self.workspace.outputs(log)
 
+    def check_published(self) -> None:
+        """Every version this apply published must run exactly the artifact's code; records the
+        versions `live` had and the ones it may move to. Nothing moves here."""
+        names = self.outputs["function_names"]
+        published = self.outputs["published_versions"]
+        self.previous = deploy.live_versions(self.tgt, names)
+        deploy.check_digests(self.tgt, names, published, deploy.expected_digests(self.manifest))
+        self.versions = dict(published)
+
     def deploy(self) -> None:
         with self.runner.stage("deploy") as log:
-            names = self.outputs["function_names"]
-            published = self.outputs["published_versions"]
-            self.previous = deploy.live_versions(self.tgt, names)
-            deploy.check_digests(self.tgt, names, published, deploy.expected_digests(self.manifest))
-            deploy.move_alias(self.tgt, names, published)
-            self.versions = dict(published)
+            self.check_published()
+            deploy.move_alias(self.tgt, self.outputs["function_names"], self.versions)
             log.detail = deploy.summarise(self.versions, self.previous)
 
     def verify(self) -> None:
