@@ -178,6 +178,22 @@ class App:
         attributes = self.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)
         return sum(int(attributes["Attributes"][name]) for name in names)
 
+    def take_all(self, url: str) -> list[str]:
+        """Receive and delete every visible message; returns their bodies. Unlike PurgeQueue,
+        which SQS allows once a minute per queue, it can run as often as the suite does."""
+        sqs = self.client("sqs")
+        bodies: list[str] = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            bodies += [m["Body"] for m in batch]
+            sqs.delete_message_batch(
+                QueueUrl=url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                         for n, m in enumerate(batch)],
+            )  # fmt: skip
+        return bodies
+
     def alarm_states(self, timeout: float = 600.0, want: dict[str, str] | None = None) -> dict:
         """Alarm states after evaluation: emulated CloudWatch evaluates now; AWS's evaluates on
         its own period, so against AWS this waits (up to `timeout`) for the wanted states."""

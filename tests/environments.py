@@ -5,6 +5,7 @@ from pathlib import Path
 
 from pipeline import awserrors, promotion, source
 from pipeline.emulator import Emulator
+from pipeline.ledger import Ledger
 from pipeline.runrecord import RunRecord
 from pipeline.stages import StageRunner
 from pipeline.target import DEFAULT_REGION, Target
@@ -14,12 +15,16 @@ def emulated(server: Emulator) -> Target:
     return Target("emulated", DEFAULT_REGION, server.endpoint)
 
 
-def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotion:
-    """package → upload → apply → deploy, exactly as `promote` runs them (unit tests aside)."""
+def _promotion(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotion:
     src = source.read(repo)
     record = RunRecord.create(state, "test-deploy", {"env": env})
     runner = StageRunner(on_result=record.add_stage, translate=awserrors.translate)
-    run = promotion.Promotion(repo, state, env, src, tgt, record, runner)
+    return promotion.Promotion(repo, state, env, src, tgt, record, runner)
+
+
+def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotion:
+    """package → upload → apply → deploy, exactly as `promote` runs them (unit tests aside)."""
+    run = _promotion(repo, state, env, tgt)
     run.package()
     run.upload()
     run.apply()
@@ -34,3 +39,13 @@ def deploy_all(
     with ThreadPoolExecutor(max_workers=len(envs)) as pool:
         futures = {env: pool.submit(deploy, repo, state / env, env, tgt) for env in envs}
         return {env: future.result() for env, future in futures.items()}
+
+
+def validated_upstream(repo: Path, state: Path, env: str, tgt: Target) -> None:
+    """What a passing `promote --env <env>` leaves for the environment after it — the zips in
+    the package bucket, the ledger's artifact and `validated` entries — written by the same
+    stages, without that run's apply and verify."""
+    run = _promotion(repo, state, env, tgt)
+    run.package()
+    run.upload()
+    Ledger(tgt, env).mark_validated(run.src.sha, run.digests(), run.record.data["id"])

@@ -67,16 +67,12 @@ def test_poison_messages_reach_the_dlq_and_raise_its_alarm(app: App) -> None:
             assert item["Item"]["sentiment"]["S"] == "positive"
         alarm = f"{app.env}-analysis-dlq-depth"
         assert app.alarm_states(want={alarm: "ALARM"})[alarm] == "ALARM"
-        in_dlq: set[str] = set()
-        while batch := sqs.receive_message(
-            QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=30
-        ).get("Messages", []):
-            in_dlq.update(m["Body"] for m in batch)
+        in_dlq = set(app.take_all(dlq))
         assert {body for body in in_dlq if marker in body} == set(poison)
         assert not in_dlq & set(bodies[: len(good)])
     finally:
         # The alarm stays in ALARM until its 5-minute period has passed, as on AWS.
-        sqs.purge_queue(QueueUrl=dlq)
+        app.take_all(dlq)
         for item_id in good:
             app.client("dynamodb").delete_item(
                 TableName=app.outputs["items_table_name"], Key={"id": {"S": item_id}}

@@ -66,6 +66,13 @@ def run_result(exit_code: int) -> str:
     return {0: "ok", 3: "refused"}.get(exit_code, "failed")
 
 
+def _where_it_stopped(runner: StageRunner) -> str:
+    last = runner.results[-1] if runner.results else None
+    if last is None:
+        return "the run failed"
+    return f"the run failed after {last.name}" if last.status == "ok" else f"{last.name} failed"
+
+
 def promote(
     repo: Path,
     env: str,
@@ -131,11 +138,12 @@ def promote(
         exit_code, message = 1, f"{type(exc).__name__}: {exc}"  # explained just below
     emulator_gone = tgt.kind == "emulated" and not emulator.alive(state)
     if emulator_gone:
-        failed = runner.results[-1].name if runner.results else "the run"
+        # Even a run whose stages all passed failed if its ledger record could not be written.
+        exit_code = exit_code or 1
         message = (
-            f"{failed} failed because the emulator stopped during the run; its emulated AWS, "
-            "ledger included, is gone. The next `./pipeline promote` starts a new emulator and "
-            "deploys from scratch"
+            f"{_where_it_stopped(runner)} because the emulator stopped during the run; its "
+            "emulated AWS, ledger included, is gone. The next `./pipeline promote` starts a new "
+            "emulator and deploys from scratch"
         )
     elif run.reached_target:
         try:

@@ -1,10 +1,27 @@
 """`pipeline test`: the repository's whole test suite plus ruff, as CI runs it."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from pipeline import console
+
+# Most of the suite waits on Terraform and the emulator rather than on a CPU, so it runs on more
+# pytest-xdist workers than there are cores. Tests that share deployed environments keep to one
+# worker (see the xdist_group in tests/conftest.py).
+WORKERS_PER_CPU = 2
+MAX_WORKERS = 4
+
+
+def parallel_args(pytest_args: list[str]) -> list[str]:
+    """xdist's arguments, unless the caller chose its own or asked for one process (-p no:xdist
+    or -n 0)."""
+    chosen = any(a.startswith(("-n", "--numprocesses")) for a in pytest_args)
+    if chosen or "no:xdist" in pytest_args:
+        return []
+    workers = min(MAX_WORKERS, WORKERS_PER_CPU * (os.cpu_count() or 1))
+    return ["-n", str(workers), "--dist", "loadgroup"]
 
 
 def run(repo: Path, pytest_args: list[str]) -> int:
@@ -20,7 +37,9 @@ def run(repo: Path, pytest_args: list[str]) -> int:
             failed.append(name)
     console.err.print("[bold]▶ pytest[/]")
     code = subprocess.run(
-        [sys.executable, "-m", "pytest", *pytest_args], cwd=repo, check=False
+        [sys.executable, "-m", "pytest", *parallel_args(pytest_args), *pytest_args],
+        cwd=repo,
+        check=False,
     ).returncode
     if failed:
         fix = ".venv/bin/ruff format . && .venv/bin/ruff check --fix ."

@@ -1,0 +1,17 @@
+"""`pipeline test` runs pytest in parallel unless the caller decided otherwise."""
+
+import pytest
+
+from pipeline import selftest
+
+
+def test_parallel_by_default_with_grouped_distribution(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selftest.os, "cpu_count", lambda: 2)
+    assert selftest.parallel_args(["tests/unit"]) == ["-n", "4", "--dist", "loadgroup"]
+    monkeypatch.setattr(selftest.os, "cpu_count", lambda: 16)
+    assert selftest.parallel_args([])[:2] == ["-n", str(selftest.MAX_WORKERS)]
+
+
+@pytest.mark.parametrize("args", [["-n", "0"], ["-n2"], ["--numprocesses=3"], ["-p", "no:xdist"]])
+def test_the_callers_choice_wins(args: list[str]) -> None:
+    assert selftest.parallel_args(args) == []
