@@ -58,18 +58,6 @@ def step_summary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["GITHUB_STEP_SUMMARY"] = previous
 
 
-# In a parallel run (pytest-xdist, `--dist loadgroup`) each module stays on one worker, so
-# module- and session-scoped deployments are built once. tests/pipeline's preprod modules build
-# on one another's deployed environment and share a group; prod builds its own preprod first.
-SHARED_GROUPS = {"test_promote.py": "preprod", "test_promote_failures.py": "preprod"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        group = SHARED_GROUPS.get(item.path.name, item.path.relative_to(REPO).as_posix())
-        item.add_marker(pytest.mark.xdist_group(group))
-
-
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the session if anything it wrote contains a secret value. With parallel workers,
     the controller scans once after them all: their directories are inside its own."""

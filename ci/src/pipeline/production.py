@@ -77,6 +77,7 @@ class ProductionPromotion(Promotion):
 
     validated_from: Validated | None = None
     locked: bool = False
+    moved: bool = False
 
     def preconditions(self, source_env: str, unquarantine: dict[str, str] | None) -> None:
         with self.runner.stage("preconditions") as log:
@@ -163,10 +164,13 @@ class ProductionPromotion(Promotion):
 
     def progressive(self, plan: traffic.Plan) -> None:
         names = self.outputs["function_names"]
-        previous_sha = (Ledger(self.tgt, self.env).last_good() or {}).get("sha", "")
+        previous_sha = ""
         for index, percent in enumerate(plan.steps):
             last = index == len(plan.steps) - 1
             with self.runner.stage(f"shift {percent}%") as log:
+                if index == 0:
+                    previous_sha = (Ledger(self.tgt, self.env).last_good() or {}).get("sha", "")
+                self.moved = True  # from here on, part of `live` may point at the new versions
                 traffic.shift(self.tgt, names, self.previous, self.versions, percent)
                 self.record.data.setdefault("traffic", []).append(
                     {"percent": percent, "at": now_iso()}
@@ -237,6 +241,10 @@ def run_production(
         try:
             run.progressive(plan)
         except Exception as exc:
+            if not run.moved:
+                if isinstance(exc, PipelineError):
+                    raise type(exc)(f"{exc}; live has not moved, nothing to roll back") from exc
+                raise
             reason = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
             try:
                 run.roll_back(reason)

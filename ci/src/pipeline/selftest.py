@@ -8,8 +8,8 @@ from pathlib import Path
 from pipeline import console
 
 # Most of the suite waits on Terraform and the emulator rather than on a CPU, so it runs on more
-# pytest-xdist workers than there are cores. Tests that share deployed environments keep to one
-# worker (see the xdist_group in tests/conftest.py).
+# pytest-xdist workers than there are cores. Each test module stays on one worker (`loadfile`),
+# so module- and session-scoped deployments are built once per worker that needs them.
 WORKERS_PER_CPU = 2
 MAX_WORKERS = 4
 
@@ -21,7 +21,7 @@ def parallel_args(pytest_args: list[str]) -> list[str]:
     if chosen or "no:xdist" in pytest_args:
         return []
     workers = min(MAX_WORKERS, WORKERS_PER_CPU * (os.cpu_count() or 1))
-    return ["-n", str(workers), "--dist", "loadgroup"]
+    return ["-n", str(workers), "--dist", "loadfile"]
 
 
 def run(repo: Path, pytest_args: list[str]) -> int:
