@@ -147,6 +147,17 @@ def test_the_timeout_is_enforced_and_the_sandbox_replaced(target: Target, runtim
     assert runtime.invoke("probe", {}).payload["count"] == 1  # a new, cold sandbox
 
 
+def test_init_has_its_own_limit_outside_the_function_timeout(
+    target: Target, runtime: Runtime
+) -> None:
+    """A 1.5 s module import under a 1 s function timeout: Lambda's init phase is not part of
+    the invocation's timeout, so the first invocation still succeeds."""
+    slow_import = "import time\ntime.sleep(1.5)\n" + PROBE
+    deploy(target, "slowinit", {"probe.py": slow_import}, timeout=1)
+    first = runtime.invoke("slowinit", {})
+    assert first.error is None and first.payload["count"] == 1
+
+
 def test_alias_routing_honours_weights_and_versions(target: Target, runtime: Runtime) -> None:
     v1 = deploy(target, "probe", {"probe.py": PROBE})
     v2 = deploy(target, "probe", {"probe.py": PROBE.replace("COUNT = 0", "COUNT = 100")})

@@ -82,6 +82,8 @@ def main() -> None:
         init_error = error("Runtime.HandlerNotFound", exc)
     except Exception as exc:
         init_error = error(f"Runtime.InitError.{type(exc).__name__}", exc)
+    responses.write(json.dumps({"ready": True}) + "\n")  # init is over; the timeout starts now
+    responses.flush()
     for line in sys.stdin:
         request = json.loads(line)
         request_id = request["request_id"]

@@ -19,6 +19,9 @@ from typing import Any
 
 BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 LOG_TAIL_LINES = 30
+# Lambda's init phase (interpreter start, handler import) has its own 10-second limit; the
+# function's timeout covers only the invocation.
+INIT_LIMIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -63,24 +66,32 @@ class Sandbox:
         os.close(write_fd)
         self._responses = read_fd
         self._buffer = b""
+        self._initialised = False
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
     def invoke(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its response; kill the sandbox on a timeout."""
+        """Send one request and wait for its response; kill the sandbox on a timeout. A cold
+        sandbox first finishes its init, under Lambda's own init limit."""
         assert self.process.stdin is not None
+        if not self._initialised:
+            self._read_line(INIT_LIMIT, f"Init timed out after {INIT_LIMIT:.2f} seconds")
+            self._initialised = True
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
             raise SandboxDied("the sandbox exited before the invocation") from None
+        return self._read_line(timeout, f"Task timed out after {timeout:.2f} seconds")
+
+    def _read_line(self, timeout: float, timed_out: str) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.close()
-                raise SandboxDied(f"Task timed out after {timeout:.2f} seconds")
+                raise SandboxDied(timed_out)
             ready, _, _ = select.select([self._responses], [], [], remaining)
             if ready:
                 chunk = os.read(self._responses, 65536)
