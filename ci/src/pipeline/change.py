@@ -141,7 +141,12 @@ def read(event: Any, commits: list[Commit] | None, metadata: dict[str, Any] | No
             "(for a push, the pull request associated with the merge commit)"
         )
     meta = metadata if isinstance(metadata, dict) else {}
-    labels = [str(_get(label, "name")) for label in pr.get("labels") or [] if _get(label, "name")]
+    raw_labels = pr.get("labels")
+    labels = [
+        name
+        for label in (raw_labels if isinstance(raw_labels, list) else [])
+        if (name := _str(_get(label, "name")))
+    ]
     change = Change(
         number=pr.get("number") if isinstance(pr.get("number"), int) else None,
         head_sha=_str(_get(pr, "head", "sha")),
