@@ -45,6 +45,19 @@ def handler(event, context):
             "site": [p for p in sys.path if "site-packages" in p]}
 """
 
+# For the timeout tests: PROBE imports boto3 and more on every call, which under load alone can
+# take longer than a 1-second timeout.
+COUNTER = """
+import time
+COUNT = 0
+
+def handler(event, context):
+    global COUNT
+    COUNT += 1
+    time.sleep(event.get("sleep", 0))
+    return {"count": COUNT}
+"""
+
 
 def zipped(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
@@ -139,7 +152,7 @@ def test_sandboxes_stay_warm_and_errors_are_reported(target: Target, runtime: Ru
 
 
 def test_the_timeout_is_enforced_and_the_sandbox_replaced(target: Target, runtime: Runtime) -> None:
-    deploy(target, "probe", {"probe.py": PROBE}, timeout=1)
+    deploy(target, "probe", {"probe.py": COUNTER}, timeout=1)
     slow = runtime.invoke("probe", {"sleep": 5})
     assert slow.error["errorType"] == "Sandbox.Timedout"
     assert "timed out after 1.00 seconds" in slow.error["errorMessage"]
@@ -152,7 +165,7 @@ def test_init_has_its_own_limit_outside_the_function_timeout(
 ) -> None:
     """A 1.5 s module import under a 1 s function timeout: Lambda's init phase is not part of
     the invocation's timeout, so the first invocation still succeeds."""
-    slow_import = "import time\ntime.sleep(1.5)\n" + PROBE
+    slow_import = "import time\ntime.sleep(1.5)\n" + COUNTER
     deploy(target, "slowinit", {"probe.py": slow_import}, timeout=1)
     first = runtime.invoke("slowinit", {})
     assert first.error is None and first.payload["count"] == 1
