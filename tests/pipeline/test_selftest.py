@@ -7,7 +7,7 @@ from pipeline import selftest
 
 def test_parallel_by_default_one_module_per_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(selftest.os, "cpu_count", lambda: 2)
-    assert selftest.parallel_args(["tests/unit"]) == ["-n", "4", "--dist", "loadfile"]
+    assert selftest.parallel_args(["tests/unit"]) == ["-n", "3", "--dist", "loadfile"]
     monkeypatch.setattr(selftest.os, "cpu_count", lambda: 16)
     assert selftest.parallel_args([])[:2] == ["-n", str(selftest.MAX_WORKERS)]
 

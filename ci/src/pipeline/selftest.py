@@ -11,7 +11,7 @@ from pipeline import console
 # pytest-xdist workers than there are cores. Each test module stays on one worker (`loadfile`),
 # so module- and session-scoped deployments are built once per worker that needs them.
 WORKERS_PER_CPU = 2
-MAX_WORKERS = 4
+MAX_WORKERS = 3
 
 
 def parallel_args(pytest_args: list[str]) -> list[str]:
