@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pipeline import emulator
 from tests.conftest import REPO
 from tests.environments import validated_upstream
 from tests.pipeline.conftest import Cli, clone
+from tests.pipeline.test_promote_prod import start_prod_promote
 
 pytestmark = pytest.mark.robustness
 BOUNDARIES = ("gate", "preconditions", "lock", "copy", "apply", "deploy", "shift 10%",
@@ -77,11 +77,7 @@ def run_lane(base: Path, boundary: str) -> Lane:
         server = emulator.load(cli.state)
         assert server is not None
         earlier = set((cli.state / "runs").glob("*/run.json"))
-        env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(cli.repo)}
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json", *APPROVAL],
-            cwd=cli.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+        process = start_prod_promote(cli, cli, APPROVAL[1])
         pause_after(process, cli.state, boundary, earlier)
         os.kill(server.pid, signal.SIGKILL)
         process.send_signal(signal.SIGCONT)
