@@ -1,4 +1,11 @@
-"""A bounded load check of the dashboard: a fixed number of requests, a fixed concurrency."""
+"""A bounded load check of the dashboard: a fixed number of requests, a fixed concurrency.
+
+On AWS the p95 budget applies as is. An emulated dashboard's latency is mostly the emulator's
+CPU time on a machine it shares with the rest of the pipeline (moto's index query is linear in
+the table), so there the budget is scaled by how much slower than on an idle reference machine
+the emulator answers the dashboard's own query, measured right before and right after the load.
+A dashboard that does more work per request is still caught; a busy machine is not a failure.
+"""
 
 import ipaddress
 import json
@@ -19,6 +26,9 @@ pytestmark = pytest.mark.integration
 REQUESTS = 100
 CONCURRENCY = 4
 P95_BUDGET_MS = 1500.0  # under the canary's own 2000 ms budget
+# The dashboard's query of a freshly verified table, served by an idle moto on a 2-core VM.
+REFERENCE_QUERY_MS = 40.0
+PROBES = 15
 
 
 def _loopback(url: str) -> bool:
@@ -27,6 +37,30 @@ def _loopback(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+def emulator_query_ms(app: App) -> float:
+    """The median time the emulator takes for the dashboard's `/items` query, one at a time."""
+    dynamodb = app.client("dynamodb")
+    times = []
+    for _ in range(PROBES):
+        started = time.perf_counter()
+        dynamodb.query(
+            TableName=app.outputs["items_table_name"],
+            IndexName="by-status-published",
+            KeyConditionExpression="#status = :analyzed",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":analyzed": {"S": "analyzed"}},
+            ScanIndexForward=False,
+            Limit=20,
+        )
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def budget_scale(query_ms: list[float]) -> float:
+    """How much the budget stretches for an emulator slower than the reference; never shrinks."""
+    return max(1.0, max(query_ms) / REFERENCE_QUERY_MS)
 
 
 def test_dashboard_p95_under_budget(app: App) -> None:
@@ -40,6 +74,7 @@ def test_dashboard_p95_under_budget(app: App) -> None:
         response = session.get(url, headers={"X-API-Key": key}, params={"limit": "20"}, timeout=10)
         return response.status_code, (time.perf_counter() - started) * 1000
 
+    query_ms = [emulator_query_ms(app)] if app.emulated else []
     with requests.Session() as session, ThreadPoolExecutor(CONCURRENCY) as pool:
         session.mount("http", HTTPAdapter(pool_maxsize=CONCURRENCY))
         session.mount("https", HTTPAdapter(pool_maxsize=CONCURRENCY))
@@ -49,6 +84,9 @@ def test_dashboard_p95_under_budget(app: App) -> None:
         started = time.perf_counter()
         results = list(pool.map(lambda _: one(session), range(REQUESTS)))
         wall = time.perf_counter() - started
+    if app.emulated:
+        query_ms.append(emulator_query_ms(app))
+    budget = P95_BUDGET_MS * budget_scale(query_ms)
     latencies = sorted(ms for _, ms in results)
     p95 = statistics.quantiles(latencies, n=100)[94]
     report = {
@@ -57,11 +95,12 @@ def test_dashboard_p95_under_budget(app: App) -> None:
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(p95, 1),
         "max_ms": round(latencies[-1], 1),
-        "budget_p95_ms": P95_BUDGET_MS,
+        "budget_p95_ms": round(budget, 1),
         "requests_per_second": round(REQUESTS / wall, 1),
+        "emulator_query_ms": [round(ms, 1) for ms in query_ms],
     }
     print(f"dashboard load: {json.dumps(report)}")
     if os.environ.get("NEWSFLOW_RESULTS_DIR"):
         Path(os.environ["NEWSFLOW_RESULTS_DIR"], "load.json").write_text(json.dumps(report))
     assert {status for status, _ in results} == {200}
-    assert p95 < P95_BUDGET_MS, report
+    assert p95 < budget, report

@@ -95,5 +95,5 @@ def cli(repo_clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def deployed_preprod(cli: Cli) -> dict:
     """The first `promote --env preprod` of the session's clone; later tests build on it."""
     code, outcome = cli.json("promote", "--env", "preprod")
-    assert code == 0, outcome
+    assert code == 0, outcome.get("message", outcome)
     return outcome

@@ -11,11 +11,13 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline import tflock
 from pipeline.errors import StageFailedError, UsageError
 from pipeline.stages import StageLog
 from pipeline.target import EMULATED_KEYS, Target
@@ -217,7 +219,23 @@ class Workspace:
         ok_codes: Sequence[int] = (0,),
         timeout: float = COMMAND_TIMEOUT,
     ) -> int:
-        """Run terraform; on a timeout interrupt it gracefully so it releases the state lock."""
+        """Run terraform. A state lock the command itself left behind (see `tflock`) is
+        released and the command run once more; any other lock stays and fails the run."""
+        started = time.time()
+        code, stderr = self._execute(args, log, timeout)
+        own = tflock.conflict(stderr) if code not in ok_codes else None
+        if own and tflock.left_by_this_command(own, started):
+            log.write(
+                f"terraform {args[0]} met the state lock {own.id} it had taken itself (a retried "
+                "request); releasing it and running the command again"
+            )
+            unlock = ["force-unlock", "-force", own.id]
+            self._check(unlock, *self._execute(unlock, log, timeout))
+            code, stderr = self._execute(args, log, timeout)
+        return self._check(args, code, stderr, ok_codes)
+
+    def _execute(self, args: Sequence[str], log: StageLog, timeout: float) -> tuple[int, str]:
+        """One terraform process; on a timeout interrupt it gracefully so it releases the lock."""
         process = subprocess.Popen(
             [binary(), *args],
             cwd=self.directory,
@@ -241,16 +259,21 @@ class Workspace:
                 "interrupted; the last resources it waited for are in the run record's log tail"
             ) from None
         log.write(f"$ terraform {' '.join(args)}\n{stdout}{stderr}")
-        if process.returncode not in ok_codes:
+        return process.returncode, stderr
+
+    def _check(
+        self, args: Sequence[str], code: int, stderr: str, ok_codes: Sequence[int] = (0,)
+    ) -> int:
+        if code not in ok_codes:
             first_error = next(
                 (line.strip("│ ").strip() for line in stderr.splitlines() if "Error" in line),
                 stderr.strip().splitlines()[-1] if stderr.strip() else "no output",
             )
             raise StageFailedError(
-                f"terraform {args[0]} failed for {self.env} (exit {process.returncode}): "
+                f"terraform {args[0]} failed for {self.env} (exit {code}): "
                 f"{first_error}; the full output is in the run record"
             )
-        return process.returncode
+        return code
 
     def init(self, log: StageLog, *, backend: bool = True) -> None:
         args = ["init", "-input=false", "-no-color"]
