@@ -4,7 +4,8 @@ Phases, each in a throwaway clone, state directory and emulator:
   promotions   preprod cold, warm (a new commit changing one Lambda) and no-change; then the
                full preprod -> prod promotion of that commit, and a rollback of prod
   packaging    the pipeline's reproducible zips against `zip -r` of the same files
-  scale        per-function deployment work for synthetic apps of 4, 16 and 40 functions
+  scale        per-function deployment work for synthetic apps of 4, 16 and 40 functions, against
+               moto as it is and behind a relay adding AWS's kind of round trip (latency.py)
 Each phase runs `--repeat` times (1 with --quick); figures are min/median/max seconds.
 Writes bench.json, bench.md and bench.png (stage durations) into --out.
 """
@@ -29,6 +30,9 @@ from pipeline import packaging
 
 REPO = Path(__file__).resolve().parents[1]
 CHART_PACKAGES = ["matplotlib==3.10.7"]
+SIZES = [4, 16, 40]
+# What each call adds: none (moto's CPU alone), and a round trip like a same-region AWS call's.
+SCALE_LATENCIES_MS = {"moto": 0.0, "moto + 30 ms round trip": 30.0}
 
 
 def cli(clone: Path, state: Path, *args: str) -> dict[str, Any]:
@@ -136,9 +140,12 @@ def summarise(repeats: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("pipeline", "zip -r", "ratio"):
         result["packaging"][key] = spread([r["packaging"][key] for r in repeats])
     result["packaging"]["reproducible"] = repeats[0]["packaging"]["reproducible"]
-    for size in repeats[0]["scale"]:
-        result["scale"][size] = {step: spread([r["scale"][size][step] for r in repeats])
-                                 for step in repeats[0]["scale"][size]}  # fmt: skip
+    for variant, sizes in repeats[0]["scale"].items():
+        result["scale"][variant] = {
+            size: {step: spread([r["scale"][variant][size][step] for r in repeats])
+                   for step in steps}
+            for size, steps in sizes.items()
+        }  # fmt: skip
     return result
 
 
@@ -163,14 +170,20 @@ def markdown(result: dict[str, Any]) -> str:
         f"- packaging: {pack['pipeline']['median']:.2f} s vs zip -r {pack['zip -r']['median']:.2f}"
         f" s, ratio {pack['ratio']['median']:.2f} (goal ≤ 1.5); byte-reproducible: "
         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in pack["reproducible"].items()),
-        "",
-        "| per-function step | " + " | ".join(f"{n} fns" for n in result["scale"]) + " |",
-        "|---|" + "---:|" * len(result["scale"]),
     ]
-    sizes = list(result["scale"])
-    for step in result["scale"][sizes[0]]:
-        cells = " | ".join(f"{result['scale'][n][step]['median']:.3f}" for n in sizes)
-        lines.append(f"| {step} | {cells} |")
+    for variant, figures in result["scale"].items():
+        sizes = list(figures)
+        lines += [
+            "",
+            f"| per-function step, {variant} | "
+            + " | ".join(f"{n} fns" for n in sizes)
+            + f" | {sizes[-1]} / {sizes[0]} |",
+            "|---|" + "---:|" * (len(sizes) + 1),
+        ]
+        for step in figures[sizes[0]]:
+            medians = [figures[n][step]["median"] for n in sizes]
+            cells = " | ".join(f"{m:.3f}" for m in medians)
+            lines.append(f"| {step} | {cells} | {medians[-1] / medians[0]:.1f}x |")
     return "\n".join(lines) + "\n"
 
 
@@ -197,7 +210,7 @@ def main() -> None:
         repeats.append({
             "promotions": promotions(),
             "packaging": packaging_vs_zip(),
-            "scale": scale.run([4, 16, 40]),
+            "scale": {name: scale.run(SIZES, ms) for name, ms in SCALE_LATENCIES_MS.items()},
         })  # fmt: skip
     result = summarise(repeats)
     result["repetitions"] = len(repeats)

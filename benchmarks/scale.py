@@ -4,8 +4,10 @@ A synthetic application of N functions (two published versions each, alias `live
 moto server. Timed for N = 4 and N = 40: uploading N zips (digests read back), checking N
 versions' CodeSha256, shifting `live` to 10 % and to 100 %, and restoring it (a rollback). These
 run concurrently per function (anyio), so 10x the functions should cost well under 10x the time.
+With --latency-ms the timed calls go through `latency.py`, which adds AWS's kind of round trip to
+each; without it they meet moto's CPU-bound, one-at-a-time service (see latency.py).
 Terraform's own apply is not part of this measurement. Usage:
-  .venv/bin/python benchmarks/scale.py [--sizes 4 40] [--out benchmarks/results/scale.json]
+  .venv/bin/python benchmarks/scale.py [--sizes 4 40] [--latency-ms 30] [--out scale.json]
 """
 
 import argparse
@@ -18,6 +20,8 @@ import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+
+import latency
 
 from pipeline import artifacts, deploy, emulator, traffic
 from pipeline.target import DEFAULT_REGION, Target
@@ -62,8 +66,8 @@ def timed(action: Callable[[], object]) -> float:
     return round(statistics.median(samples), 4)
 
 
-def measure(tgt: Target, count: int) -> dict[str, float]:
-    names, first, second = setup(tgt, count)
+def measure(direct: Target, tgt: Target, count: int) -> dict[str, float]:
+    names, first, second = setup(direct, count)
     digests = {fn: base64.b64encode(hashlib.sha256(zipped(int(fn[2:]) + 1000)).digest()).decode()
                for fn in names}  # fmt: skip
     items = [(f"sha/{fn}-{time.time_ns()}.zip", zipped(i), hashlib.sha256(zipped(i)).hexdigest())
@@ -78,26 +82,35 @@ def measure(tgt: Target, count: int) -> dict[str, float]:
     }  # fmt: skip
 
 
-def run(sizes: list[int]) -> dict[str, dict[str, float]]:
-    """Each size's figures, from a fresh moto server."""
+def run(sizes: list[int], latency_ms: float = 0.0) -> dict[str, dict[str, float]]:
+    """Each size's figures, from a fresh moto server (behind the relay when latency_ms > 0)."""
     server = emulator.start()
+    relay = None
     try:
-        tgt = Target("emulated", DEFAULT_REGION, server.endpoint)
-        tgt.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")
-        tgt.client("s3").create_bucket(
+        direct = Target("emulated", DEFAULT_REGION, server.endpoint)
+        direct.client("iam").create_role(RoleName="bench", AssumeRolePolicyDocument="{}")
+        direct.client("s3").create_bucket(
             Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": DEFAULT_REGION}
         )
-        return {str(n): measure(tgt, n) for n in sizes}
+        tgt = direct
+        if latency_ms:
+            relay, endpoint = latency.start(server.endpoint, latency_ms)
+            tgt = Target("emulated", DEFAULT_REGION, endpoint)
+        return {str(n): measure(direct, tgt, n) for n in sizes}
     finally:
+        if relay:
+            relay.kill()
+            relay.wait()
         server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 40])
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every call")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "scale.json")
     args = parser.parse_args()
-    results = run(args.sizes)
+    results = run(args.sizes, args.latency_ms)
     smallest, largest = str(min(args.sizes)), str(max(args.sizes))
     print(f"| step | {' | '.join(f'{n} functions' for n in args.sizes)} | ratio |")
     print("|---|" + "---:|" * (len(args.sizes) + 1))

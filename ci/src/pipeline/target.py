@@ -26,6 +26,11 @@ EMULATED_KEYS = {
 }
 
 
+# Per-function calls run concurrently (pipeline.concurrency); botocore's default pool of 10
+# would open and discard a connection for every call beyond the tenth.
+MAX_CONNECTIONS = 50
+
+
 @dataclass(frozen=True)
 class Target:
     kind: Kind
@@ -33,7 +38,11 @@ class Target:
     endpoint: str | None = None
 
     def client(self, service: str) -> Any:
-        config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5)
+        config = Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            max_pool_connections=MAX_CONNECTIONS,
+        )
         if self.kind == "emulated":
             return boto3.client(
                 service,

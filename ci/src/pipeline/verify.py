@@ -174,7 +174,10 @@ def verify(
     )
     load = load_report(run_dir)
     if load:
-        log.detail += f"; dashboard p95 {load['p95_ms']} ms over {load['requests']} requests"
+        log.detail += (
+            f"; dashboard p95 {load['p95_ms']} ms over {load['requests']} requests "
+            f"(budget {load['budget_p95_ms']} ms)"
+        )
     return results
 
 
