@@ -14,6 +14,7 @@ import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,9 +27,11 @@ pytestmark = pytest.mark.integration
 REQUESTS = 100
 CONCURRENCY = 4
 P95_BUDGET_MS = 1500.0  # under the canary's own 2000 ms budget
-# The dashboard's query of a freshly verified table, served by an idle moto on a 2-core VM.
-REFERENCE_QUERY_MS = 40.0
+# The dashboard's query of a verified preprod's table, served by moto on a 2-core VM running
+# nothing else: 44-58 ms (2026-11-22, `./pipeline bench`).
+REFERENCE_QUERY_MS = 50.0
 PROBES = 15
+TIMEOUT_S = 10
 
 
 def _loopback(url: str) -> bool:
@@ -39,21 +42,27 @@ def _loopback(url: str) -> bool:
         return host == "localhost"
 
 
+def items_query(table: str) -> dict[str, Any]:
+    """The dashboard's `/items` query (20 newest analysed items), as client arguments."""
+    return {
+        "TableName": table,
+        "IndexName": "by-status-published",
+        "KeyConditionExpression": "#status = :analyzed",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {":analyzed": {"S": "analyzed"}},
+        "ScanIndexForward": False,
+        "Limit": 20,
+    }
+
+
 def emulator_query_ms(app: App) -> float:
     """The median time the emulator takes for the dashboard's `/items` query, one at a time."""
     dynamodb = app.client("dynamodb")
+    query = items_query(app.outputs["items_table_name"])
     times = []
     for _ in range(PROBES):
         started = time.perf_counter()
-        dynamodb.query(
-            TableName=app.outputs["items_table_name"],
-            IndexName="by-status-published",
-            KeyConditionExpression="#status = :analyzed",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":analyzed": {"S": "analyzed"}},
-            ScanIndexForward=False,
-            Limit=20,
-        )
+        dynamodb.query(**query)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
 
@@ -69,12 +78,19 @@ def test_dashboard_p95_under_budget(app: App) -> None:
     key = app.api_key()
     url = app.dashboard_url.rstrip("/") + "/items"
 
-    def one(session: requests.Session) -> tuple[int, float]:
+    def one(session: requests.Session) -> tuple[int | str, float]:
+        """Status and latency; a request that times out or breaks counts at the time it took, so
+        the report is written however slow the dashboard is."""
         started = time.perf_counter()
-        response = session.get(url, headers={"X-API-Key": key}, params={"limit": "20"}, timeout=10)
+        try:
+            response = session.get(
+                url, headers={"X-API-Key": key}, params={"limit": "20"}, timeout=TIMEOUT_S
+            )
+        except requests.RequestException as exc:
+            return type(exc).__name__, (time.perf_counter() - started) * 1000
         return response.status_code, (time.perf_counter() - started) * 1000
 
-    query_ms = [emulator_query_ms(app)] if app.emulated else []
+    query_ms = [round(emulator_query_ms(app), 1)] if app.emulated else []
     with requests.Session() as session, ThreadPoolExecutor(CONCURRENCY) as pool:
         session.mount("http", HTTPAdapter(pool_maxsize=CONCURRENCY))
         session.mount("https", HTTPAdapter(pool_maxsize=CONCURRENCY))
@@ -85,7 +101,7 @@ def test_dashboard_p95_under_budget(app: App) -> None:
         results = list(pool.map(lambda _: one(session), range(REQUESTS)))
         wall = time.perf_counter() - started
     if app.emulated:
-        query_ms.append(emulator_query_ms(app))
+        query_ms.append(round(emulator_query_ms(app), 1))
     budget = P95_BUDGET_MS * budget_scale(query_ms)
     latencies = sorted(ms for _, ms in results)
     p95 = statistics.quantiles(latencies, n=100)[94]
@@ -97,10 +113,11 @@ def test_dashboard_p95_under_budget(app: App) -> None:
         "max_ms": round(latencies[-1], 1),
         "budget_p95_ms": round(budget, 1),
         "requests_per_second": round(REQUESTS / wall, 1),
-        "emulator_query_ms": [round(ms, 1) for ms in query_ms],
+        "emulator_query_ms": query_ms,
+        "errors": sorted({str(status) for status, _ in results} - {"200"}),
     }
     print(f"dashboard load: {json.dumps(report)}")
     if os.environ.get("NEWSFLOW_RESULTS_DIR"):
         Path(os.environ["NEWSFLOW_RESULTS_DIR"], "load.json").write_text(json.dumps(report))
-    assert {status for status, _ in results} == {200}
+    assert not report["errors"], report
     assert p95 < budget, report

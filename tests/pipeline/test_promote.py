@@ -106,13 +106,20 @@ def test_rerun_without_changes_reuses_everything_and_records_the_approval(
     assert "0 uploaded" in details["upload"]
     assert details["apply"].startswith("no changes")
     assert outcome["versions"] == first["versions"]
+    # Nothing changed since the first run validated these bytes: only the canary re-checks them.
+    first_run = json.loads(Path(first["run_record"]).read_text())["id"]
+    assert details["verify"].startswith(f"unchanged since run {first_run} validated")
+    record = json.loads(Path(outcome["run_record"]).read_text())
+    assert [suite["suite"] for suite in record["verify"]] == ["canary"]
+    assert record["verify"][0]["passed"] >= 5 and record["verify_reused"] == first_run
+    assert record["load"] is None
+    assert [v["run_id"] for v in cli.ledger().validations(first["sha"])] == [first_run]
     latest = cli.ledger().deployments(limit=1)[0]
     assert latest["approval"] == {
         "approver": "alice",
         "reason": "reviewed the urllib3 3.0 changelog",
     }
-    assert latest["decision"]["preprod"] == "manual"
-    record = json.loads(Path(outcome["run_record"]).read_text())
+    assert latest["decision"]["preprod"] == "manual" and latest["validated"] is True
     assert record["inputs"]["gate"]["event"]["pull_request"]["user"]["login"] == "dependabot[bot]"
 
 

@@ -50,7 +50,8 @@ class Lane:
 
 
 def pause_after(process: subprocess.Popen, state: Path, boundary: str, earlier: set[Path]) -> None:
-    """Stop the promotion as soon as its run record shows `boundary` finished."""
+    """Stop the promotion as soon as its run record shows `boundary` finished; any stage that
+    failed first, or the promotion ending early, fails the lane with the run's own account."""
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline and process.poll() is None:
         for path in set((state / "runs").glob("*/run.json")) - earlier:
@@ -58,14 +59,23 @@ def pause_after(process: subprocess.Popen, state: Path, boundary: str, earlier: 
                 stages = json.loads(path.read_text()).get("stages", [])
             except ValueError:
                 continue  # being rewritten
-            reached = [s for s in stages if s["name"] == boundary]
-            if reached and reached[0]["status"] != "ok":
-                raise AssertionError(f"{boundary} failed before the fault: {reached[0]['detail']}")
-            if reached:
+            failed = [s for s in stages if s["status"] != "ok"]
+            if failed:
+                raise AssertionError(
+                    f"{failed[0]['name']} failed before the fault at {boundary}: "
+                    f"{failed[0]['detail']}"
+                )
+            if any(s["name"] == boundary for s in stages):
                 process.send_signal(signal.SIGSTOP)
                 return
         time.sleep(0.02)
-    raise AssertionError(f"the promotion never finished {boundary}")
+    if process.poll() is None:
+        raise AssertionError(f"the promotion did not finish {boundary} within 900 s")
+    stdout, stderr = process.communicate()
+    raise AssertionError(
+        f"the promotion ended (exit {process.returncode}) before {boundary}: "
+        f"{stdout.strip()[-2000:]} {stderr.strip()[-2000:]}"
+    )
 
 
 def run_lane(base: Path, boundary: str) -> Lane:

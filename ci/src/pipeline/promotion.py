@@ -55,6 +55,7 @@ class Promotion:
     workspace: terraform.Workspace | None = None
     bucket: str = ""
     reached_target: bool = False
+    infra_changed: bool = True
     validated: bool = False
     rollback: dict[str, Any] | None = None
 
@@ -133,6 +134,7 @@ class Promotion:
             if changed:
                 plan = self.workspace.show_plan(log, PLAN_FILE)
                 real = plandiff.unexplained(plan, emulated=self.tgt.kind == "emulated")
+            self.infra_changed = bool(real)
             if real:
                 self.workspace.apply(log, PLAN_FILE)
                 log.detail = f"applied {len(real)} changes"
@@ -159,23 +161,42 @@ class Promotion:
     def verify(self) -> None:
         with self.runner.stage("verify") as log:
             run_dir = self.record.directory / "verify"
+            earlier = reusable_validation(
+                Ledger(self.tgt, self.env).validations(self.src.sha),
+                self.digests(),
+                self.infra_changed,
+                self.previous,
+                self.versions,
+            )
+            scope = verify.Scope(shas=(self.src.sha,))
+            if earlier:
+                scope = verify.Scope(
+                    suites=("canary",), shas=(self.src.sha,), markers=verify.NOT_DISRUPTIVE
+                )
+                self.record.data["verify_reused"] = earlier["run_id"]
             try:
                 results = verify.verify(
-                    self.repo, self.state, self.env, self.tgt, self.outputs, run_dir, log,
-                    verify.Scope(shas=(self.src.sha,)),
-                )  # fmt: skip
+                    self.repo, self.state, self.env, self.tgt, self.outputs, run_dir, log, scope
+                )
             except PipelineError:
                 self.record.data["verify"] = [
                     verify.junit_results(name, run_dir / f"{name}.xml").to_json()
-                    for name in verify.SUITES
+                    for name in scope.suites
                     if (run_dir / f"{name}.xml").exists()
                 ]
                 raise
             self.record.data["verify"] = [result.to_json() for result in results]
             self.record.data["load"] = verify.load_report(run_dir)
-            Ledger(self.tgt, self.env).mark_validated(
-                self.src.sha, self.digests(), self.record.data["id"]
-            )
+            if earlier:
+                log.detail = (
+                    f"unchanged since run {earlier['run_id']} validated these bytes here (empty "
+                    f"plan, live not moved): {log.detail}; `./pipeline verify --env {self.env}` "
+                    "runs every suite"
+                )
+            else:
+                Ledger(self.tgt, self.env).mark_validated(
+                    self.src.sha, self.digests(), self.record.data["id"]
+                )
             self.validated = True
 
     def digests(self) -> dict[str, str]:
@@ -214,3 +235,22 @@ class Promotion:
             ledger.ensure()
             ledger.record(self.ledger_entry(result, message))
             log.detail = f"{ledger.table}: {result}"
+
+
+def reusable_validation(
+    validations: list[dict[str, Any]],
+    digests: dict[str, str],
+    infra_changed: bool,
+    previous: dict[str, str],
+    versions: dict[str, str],
+) -> dict[str, Any] | None:
+    """An earlier validation of these exact bytes that still describes the environment, or None.
+
+    When the plan was empty and `live` did not move, everything the full suites exercised is as
+    it was when they passed, so a re-run only needs the canary to show the environment is still
+    healthy; re-running the end-to-end suite would spend most of a no-change run proving nothing
+    new. Anything that changed (infrastructure, the versions `live` serves, the bytes) means the
+    suites run in full."""
+    if infra_changed or not versions or previous != versions:
+        return None
+    return next((v for v in validations if v.get("digests") == digests), None)
