@@ -30,21 +30,46 @@ def secret_names(repo: Path, env: str) -> dict[str, str]:
     return {key: template.format(env=env) for key, template in spec["secrets"].items()}
 
 
-def local_secrets(state: Path, env: str, names: dict[str, str]) -> dict[str, str]:
-    """The emulated environment's generated keys, created once and kept private."""
+def _secrets_file(state: Path, env: str) -> Path:
     directory = state / "secrets"
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = directory / f"{env}.json"
+    return directory / f"{env}.json"
+
+
+def _write_private(path: Path, values: dict[str, str]) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(values, handle)
+
+
+def local_secrets(state: Path, env: str, names: dict[str, str]) -> dict[str, str]:
+    """The emulated environment's generated keys, created once and kept private."""
+    path = _secrets_file(state, env)
     try:
         values = json.loads(path.read_text())
     except (OSError, ValueError):
         values = {}
     if set(values) != set(names):
         values = {key: values.get(key) or secrets.token_urlsafe(32) for key in names}
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(values, handle)
+        _write_private(path, values)
     return values
+
+
+def _emulated_secrets(state: Path, env: str, names: dict[str, str], sm: Any) -> None:
+    """The emulator is the truth for its secrets: keys it already holds (a fresh state directory
+    against an emulator that outlived it, as the Dagger module's calls are) are adopted locally;
+    missing ones are created from the local keys."""
+    values = local_secrets(state, env, names)
+    held = dict(values)
+    for key, name in names.items():
+        try:
+            held[key] = sm.get_secret_value(SecretId=name)["SecretString"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            sm.create_secret(Name=name, SecretString=values[key])
+    if held != values:
+        _write_private(_secrets_file(state, env), held)
 
 
 def _exists(call: Any, missing_codes: set[str]) -> bool:
@@ -107,10 +132,5 @@ def ensure(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
             ),
             "ResourceInUseException",
         )
-    values = local_secrets(state, env, names)
-    for key, name in names.items():
-        if not _exists(
-            lambda n=name: sm.describe_secret(SecretId=n), {"ResourceNotFoundException"}
-        ):
-            sm.create_secret(Name=name, SecretString=values[key])
+    _emulated_secrets(state, env, names, sm)
     return backend

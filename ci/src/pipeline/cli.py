@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 a stage failed, 2 bad input or usage, 3 refused by the gate 
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import traceback
@@ -27,11 +28,9 @@ from pipeline import (
     steps,
     summary,
     target,
-    unit_tests,
 )
 from pipeline.errors import PipelineError
 from pipeline.ledger import Ledger
-from pipeline.stages import StageRunner
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,14 +61,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_unit_test(args: argparse.Namespace) -> int:
-    runner = StageRunner(listener=console.progress)
-    with runner.stage("unit-test") as log:
-        repo = project.root()
-        unit_tests.run(repo, project.state_dir(repo), log, use_cache=False)
-    return 0
+    return _report(args, steps.unit_test(project.root(), console.progress), "unit tests")
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
+    try:
+        return _promote(args)
+    except PipelineError as exc:
+        if args.export:  # a refusal before the run began still answers the caller
+            export_failure(args.export, args.env, exc.exit_code, str(exc))
+        raise
+
+
+def _promote(args: argparse.Namespace) -> int:
     repo = project.root()
     project.check_environment(repo, args.env)
     decision, captured = None, None
@@ -83,7 +87,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     break_lock = decide.parse_approval(args.break_lock, "--break-lock")
     outcome = promote.promote(
         repo, args.env, console.progress, args.target, decision, approval, unquarantine, captured,
-        break_lock,
+        break_lock, args.artifacts,
     )  # fmt: skip
     return _report(args, outcome, "promotion")
 
@@ -107,6 +111,17 @@ def export(directory: Path, outcome: promote.Outcome) -> None:
     (directory / "summary.md").write_text(summary.promotion_markdown(record) + "\n")
 
 
+def export_failure(directory: Path, env: str, exit_code: int, message: str) -> None:
+    """outcome.json and summary.md for a promotion that ended before its run record could be
+    exported (refused before it began, or an internal error), so a caller still has them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    outcome = {"env": env, "result": promote.run_result(exit_code), "exit_code": exit_code,
+               "message": message, "run_record": None}  # fmt: skip
+    (directory / "outcome.json").write_text(json.dumps(outcome, indent=2) + "\n")
+    (directory / "summary.md").write_text(f"### promotion to {env}: {outcome['result']}\n\n"
+                                          f"{message}\n")  # fmt: skip
+
+
 def cmd_package(args: argparse.Namespace) -> int:
     return _report(args, steps.package(project.root(), console.progress, args.out), "package")
 
@@ -114,7 +129,8 @@ def cmd_package(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     repo = project.root()
     project.check_environment(repo, args.env)
-    return _report(args, steps.apply(repo, args.env, console.progress, args.target), "apply")
+    outcome = steps.apply(repo, args.env, console.progress, args.target, args.artifacts)
+    return _report(args, outcome, "apply")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -280,7 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("test", cmd_test, "Run the whole test suite plus ruff; extra arguments go to pytest")
 
-    verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
+    unit = verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
+    unit.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+    unit.add_argument(
+        "--export", type=Path, help="also write run.json, outcome.json and summary.md into DIR"
+    )
 
     bench = verb("bench", cmd_bench, "Run every benchmark; JSON, markdown and a PNG chart")
     bench.add_argument("--quick", action="store_true", help="one repetition instead of three")
@@ -304,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
     prom.add_argument(
         "--break-lock", help='take the lock of a run that died, "NAME: REASON" (recorded)'
     )
+    prom.add_argument(
+        "--artifacts",
+        type=Path,
+        help="promote the artifact in DIR (from `package --out DIR`) instead of building it; "
+        "refused unless it matches its manifest and this commit",
+    )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     prom.add_argument(
         "--export", type=Path, help="also write run.json, outcome.json and summary.md into DIR"
@@ -318,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     app = verb("apply", cmd_apply, "Upload the artifact and terraform apply; live does not move")
     app.add_argument("--env", required=True, help="environment to apply")
     app.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    app.add_argument(
+        "--artifacts", type=Path, help="upload the artifact in DIR instead of building it"
+    )
     app.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
     ver = verb("verify", cmd_verify, "Run the suites against what an environment runs now")
@@ -379,5 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: keep the traceback in a file, not on the screen
         log = project.state_dir(Path.cwd()) / "last-error.log"
         log.write_text(traceback.format_exc())
-        console.error(f"internal error ({type(exc).__name__}: {exc}); details in {log}")
+        message = f"internal error ({type(exc).__name__}: {exc}); details in {log}"
+        console.error(message)
+        if args.verb == "promote" and args.export:
+            export_failure(args.export, args.env, 1, message)
+            shutil.copy(log, args.export / "last-error.log")
         return 1

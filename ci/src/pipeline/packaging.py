@@ -21,7 +21,7 @@ from typing import Any
 
 from pipeline.cache import SKIPPED_PARTS, SKIPPED_SUFFIXES, source_files, tree_hash
 from pipeline.concurrency import map_threads
-from pipeline.errors import StageFailedError
+from pipeline.errors import RefusedError, StageFailedError, UsageError
 from pipeline.source import Source
 
 FORMAT = "newsflow.zip/1"  # bump to invalidate every cached zip when the layout changes
@@ -218,3 +218,54 @@ def build(
     reused = sum(cached for _, cached in built)
     total = sum(p.size for p in packages)
     return packages, data, f"{len(built)} zips, {total / 1e6:.2f} MB, {reused} from cache → {out}"
+
+
+def load(directory: Path, repo: Path, src: Source) -> tuple[list[Package], dict[str, Any]]:
+    """An artifact built elsewhere (`promote --artifacts DIR`), accepted only when it is this
+    commit's: the manifest names this sha, every function is there, built from this source, and
+    every zip has the digest and size the manifest gives."""
+    try:
+        data = json.loads((directory / "manifest.json").read_text())
+        listed = data["functions"]
+        sha = data["sha"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UsageError(
+            f"{directory} has no readable manifest.json; pass the directory `./pipeline package "
+            "--out DIR` wrote"
+        ) from None
+    if sha != src.sha:
+        raise RefusedError(
+            f"the artifact in {directory} was built from {sha}, not {src.sha}; package this "
+            "commit (or check out the one it was built from)"
+        )
+    expected = functions(repo)
+    if sorted(listed) != expected:
+        raise RefusedError(
+            f"the artifact in {directory} holds {', '.join(sorted(listed)) or 'nothing'}, this "
+            f"commit has {', '.join(expected)}; package it again"
+        )
+    packages = []
+    for function in expected:
+        entry, path = listed[function], directory / f"{function}.zip"
+        body = path.read_bytes() if path.is_file() else None
+        problem = _mismatch(body, entry, source_hash(repo, function))
+        if problem:
+            raise RefusedError(
+                f"{path} {problem}; the artifact does not match its manifest, so it is not "
+                "promoted. Package it again"
+            )
+        assert body is not None
+        packages.append(Package(function, path, entry["sha256"], len(body), entry["source_hash"]))
+    return packages, data
+
+
+def _mismatch(body: bytes | None, entry: dict[str, Any], expected_source: str) -> str | None:
+    """Why one supplied zip is not what its manifest entry says, or None."""
+    if body is None:
+        return "is missing"
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != entry.get("sha256"):
+        return f"has sha256 {digest[:12]}, the manifest says {str(entry.get('sha256'))[:12]}"
+    if entry.get("source_hash") != expected_source:
+        return "was built from other sources than this commit's"
+    return None

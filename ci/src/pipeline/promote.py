@@ -17,7 +17,7 @@ from pipeline import (
     summary,
     target,
 )
-from pipeline.errors import PipelineError, RefusedError
+from pipeline.errors import PipelineError, RefusedError, UsageError
 from pipeline.promotion import Promotion
 from pipeline.runrecord import RunRecord
 from pipeline.stages import Listener, StageRunner
@@ -83,9 +83,16 @@ def promote(
     unquarantine: dict[str, str] | None = None,
     gate_inputs: dict[str, Any] | None = None,
     break_lock: dict[str, str] | None = None,
+    artifacts: Path | None = None,
 ) -> Outcome:
     state = project.state_dir(repo)
     src = source.read(repo)
+    source_env = production.predecessor(repo, env)
+    if artifacts and source_env:
+        raise UsageError(
+            f"--artifacts is for the environment that builds; {env} takes only the bytes "
+            f"{source_env} validated, from {source_env} itself"
+        )
     if src.dirty and env in project.protected_environments(repo):
         raise RefusedError(
             f"the working tree has uncommitted changes; {env} only takes committed, clean builds. "
@@ -107,12 +114,12 @@ def promote(
             "approve": approval,
             "unquarantine": unquarantine,
             "break_lock": break_lock,
+            "artifacts": str(artifacts) if artifacts else None,
         },
     )
     runner = StageRunner(listener, record.add_stage, awserrors.translate)
-    source_env = production.predecessor(repo, env)
     run = (production.ProductionPromotion if source_env else Promotion)(
-        repo, state, env, src, tgt, record, runner
+        repo, state, env, src, tgt, record, runner, supplied=artifacts
     )
     started = time.monotonic()
     exit_code, message = 0, f"{src.short} promoted to {env} ({tgt.kind}), verified and validated"

@@ -58,6 +58,7 @@ class Promotion:
     infra_changed: bool = True
     validated: bool = False
     rollback: dict[str, Any] | None = None
+    supplied: Path | None = None  # an artifact built elsewhere (`promote --artifacts`)
 
     def tf_vars(self) -> dict[str, str]:
         return {"lambda_version": self.src.sha}
@@ -82,6 +83,13 @@ class Promotion:
 
     def package(self) -> None:
         with self.runner.stage("package") as log:
+            if self.supplied:
+                self.packages, self.manifest = packaging.load(self.supplied, self.repo, self.src)
+                log.detail = (
+                    f"{len(self.packages)} zips supplied in {self.supplied}, checked against "
+                    "their manifest and this commit's sources"
+                )
+                return
             out = self.state / "artifacts" / self.src.sha
             self.packages, self.manifest, log.detail = packaging.build(
                 self.repo, self.state, self.src, out

@@ -16,6 +16,7 @@ from pipeline import (
     target,
     terraform,
     traffic,
+    unit_tests,
     verify,
 )
 from pipeline.errors import PipelineError, RefusedError
@@ -51,7 +52,26 @@ def package(repo: Path, listener: Listener, out: Path | None) -> promote.Outcome
     return _finish(record, runner, "-", "local", src.sha, started, exit_code, message)
 
 
-def apply(repo: Path, env: str, listener: Listener, kind: str | None) -> promote.Outcome:
+def unit_test(repo: Path, listener: Listener) -> promote.Outcome:
+    """The unit-test stage alone, never from the cache, with a run record of its own (the Dagger
+    module runs it in a container of its own and exports that record when it fails)."""
+    state = project.state_dir(repo)
+    src = source.read(repo)
+    record = RunRecord.create(state, "unit-test", {"sha": src.sha})
+    runner = StageRunner(listener, record.add_stage, awserrors.translate)
+    started = time.monotonic()
+    exit_code, message = 0, f"{src.short}: unit tests passed"
+    try:
+        with runner.stage("unit-test") as log:
+            unit_tests.run(repo, state, log, use_cache=False)
+    except PipelineError as exc:
+        exit_code, message = exc.exit_code, str(exc)
+    return _finish(record, runner, "-", "local", src.sha, started, exit_code, message)
+
+
+def apply(
+    repo: Path, env: str, listener: Listener, kind: str | None, artifacts: Path | None = None
+) -> promote.Outcome:
     """Put the sha's artifact in the environment and `terraform apply`; `live` does not move.
     A follow-on environment takes only what the one before it validated, under its lock."""
     state = project.state_dir(repo)
@@ -74,7 +94,7 @@ def apply(repo: Path, env: str, listener: Listener, kind: str | None) -> promote
             finally:
                 run.release()
         else:
-            first = Promotion(repo, state, env, src, tgt, record, runner)
+            first = Promotion(repo, state, env, src, tgt, record, runner, supplied=artifacts)
             first.package()
             first.upload()
             first.apply()

@@ -42,6 +42,9 @@ EMULATED_SERVICES = (
     "dynamodb",
     "events",
     "iam",
+    # The provider asks KMS for the AWS-managed key of the items table's encryption; without
+    # this it went to kms.<region>.amazonaws.com (found by the Dagger executor's resolver).
+    "kms",
     "lambda",
     "logs",
     "s3",
@@ -79,9 +82,11 @@ def find_mirror() -> Path | None:
 
 
 def write_cli_config(directory: Path, mirror: Path | None) -> Path:
-    """The project's CLI config: a shared plugin cache, and the mirror when there is one."""
-    cache = directory / "plugin-cache"
-    cache.mkdir(parents=True, exist_ok=True)
+    """The project's CLI config: a shared plugin cache (Terraform's own TF_PLUGIN_CACHE_DIR when
+    set, as the Dagger module sets it to a cache volume), and the mirror when there is one."""
+    cache = Path(os.environ.get("TF_PLUGIN_CACHE_DIR") or directory / "plugin-cache")
+    for needed in (directory, cache):
+        needed.mkdir(parents=True, exist_ok=True)
     lines = [f'plugin_cache_dir = "{cache}"', "disable_checkpoint = true"]
     if mirror:
         lines += [
