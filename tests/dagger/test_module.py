@@ -23,8 +23,16 @@ SCHEMA = load_schema()
 # CLI verbs with no Dagger twin, and why.
 CLI_ONLY = {
     "bench": "benchmarks measure the machine they run on, not a container",
-    "emulator": "Dagger runs the emulator as a service bound to each step",
     "test": "`dagger check` runs the same checks (lint, unit-test, static-checks)",
+}
+# CLI flags with no argument on the Dagger twin, and why.
+FLAGS_THE_MODULE_SETS = {
+    "target": "the module's credentials decide: AWS with them, the emulator without",
+    "json": "the module always asks for JSON where it returns text",
+    "export": "promote returns the exported directory itself",
+    "out": "package returns the directory itself",
+    "artifacts": "promote passes the package container's directory itself",
+    "action": "`dagger call emulator up` starts the service; stopping is ending the call",
 }
 # Dagger functions with no CLI verb: the checks, which call CLI verbs themselves.
 DAGGER_ONLY = {"lint", "static_checks"}
@@ -44,6 +52,8 @@ def cli_verbs() -> set[str]:
 @pytest.fixture
 def engine() -> Iterator[FakeSession]:
     session = FakeSession(SCHEMA)
+    # promote reads promotion_order from the source; the fake answers with this repository's.
+    session.values["contents"] = (REPO / "pyproject.toml").read_text()
     install(session)
     yield session
     uninstall()
@@ -89,6 +99,18 @@ def test_every_cli_verb_has_a_dagger_function_and_the_reverse() -> None:
     assert functions - twins - DAGGER_ONLY == set(), "Dagger functions without a CLI verb"
 
 
+def cli_flags(verb: str) -> set[str]:
+    parser = cli.build_parser()
+    [verbs] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return {a.dest for a in verbs.choices[verb]._actions if a.dest != "help"}
+
+
+@pytest.mark.parametrize("verb", sorted(cli_verbs() - set(CLI_ONLY)))
+def test_every_cli_flag_has_a_dagger_argument_and_the_reverse(verb: str) -> None:
+    parameters = set(registered().functions[verb.replace("-", "_")].parameters)
+    assert cli_flags(verb) - set(FLAGS_THE_MODULE_SETS) == parameters
+
+
 def test_functions_arguments_types_and_defaults() -> None:
     functions = registered().functions
     signature = {
@@ -96,13 +118,15 @@ def test_functions_arguments_types_and_defaults() -> None:
                for p, param in function.parameters.items()}
         for name, function in functions.items()
     }  # fmt: skip
-    assert set(signature["promote"]) == {"env", "event", "commits", "metadata", "approve"}
+    assert set(signature["promote"]) == {"env", "event", "commits", "metadata", "policy", "at",
+                                         "approve", "unquarantine", "break_lock"}  # fmt: skip
     assert signature["promote"]["env"][0] == str(Env)
     assert signature["promote"]["event"][1] is None and signature["promote"]["approve"][1] is None
-    assert set(signature["rollback"]) == {"env", "to"}
-    assert set(signature["gate"]) == {"event", "commits", "metadata", "at"}
+    assert set(signature["rollback"]) == {"env", "to", "break_lock"}
+    assert set(signature["gate"]) == {"event", "commits", "metadata", "policy", "at"}
     assert set(signature["replay"]) == {"record"}
-    for name in ("apply", "verify", "history"):
+    assert set(signature["history"]) == {"env", "limit"}
+    for name in ("apply", "verify"):
         assert set(signature[name]) == {"env"}
     assert [e.value for e in Env] == sorted(p.stem for p in (REPO / "terraform" / "environments")
                                             .glob("*.tfvars"))  # fmt: skip
@@ -115,9 +139,14 @@ def test_every_argument_has_a_doc_and_side_effects_are_never_cached() -> None:
             assert parameter.doc, f"{name}({parameter.name}) has no Doc"
     never = {n for n, f in registered().functions.items() if f.cache_policy == "never"}
     assert never == {"apply", "verify", "promote", "rollback", "status", "history", "metrics",
-                     "replay"}  # fmt: skip
+                     "replay", "gate"}  # fmt: skip
     checks = {n for n, f in registered().functions.items() if f.check}
     assert checks == {"lint", "unit_test", "static_checks"}
+
+
+def test_the_moto_service_is_the_locked_moto() -> None:
+    locked = re.search(r'name = "moto"\nversion = "([^"]+)"', (REPO / "uv.lock").read_text())
+    assert locked and images.MOTO.split("@")[0] == f"motoserver/moto:{locked[1]}"
 
 
 def test_the_engine_version_is_the_locked_sdk_version() -> None:
@@ -145,6 +174,7 @@ CALLS = {
     "replay": lambda m: m.replay(record=dag.file("run.json", "{}")),
     "lint": lambda m: m.lint(),
     "static_checks": lambda m: m.static_checks(),
+    "emulator": lambda m: m.emulator(),
 }  # fmt: skip
 
 
@@ -163,24 +193,34 @@ def test_each_function_builds_a_valid_pinned_graph(engine: FakeSession, name: st
         images.TERRAFORM.split("@")[0],
         images.MOTO.split("@")[0],
     }
+    if name == "emulator":  # the moto image alone; it installs nothing
+        return
     mounted = {call.args["path"] for call in engine.named("withMountedCache")}
     assert {"/root/.cache/uv", "/root/.cache/pip"} <= mounted
     keys = {call.args["key"] for call in engine.named("cacheVolume")}
-    assert {"newsflow-uv", "newsflow-pip"} <= keys
+    assert {"newsflow-uv", "newsflow-pip", "newsflow-terraform-plugins"} <= keys
+    assert {"/var/cache/apt", "/var/lib/apt/lists", "/root/.terraform.d/plugin-cache"} <= mounted
+    env = {c.args["name"]: c.args["value"] for c in engine.named("withEnvVariable")}
+    assert env["TF_PLUGIN_CACHE_DIR"] == "/root/.terraform.d/plugin-cache"
+    # The image's docker-clean hook would empty the apt cache volume after every install.
+    for args in (a for a in execs(engine) if "apt-get install" in " ".join(a)):
+        script = args[-1]
+        assert script.index("rm -f /etc/apt/apt.conf.d/docker-clean") < script.index("apt-get")
 
 
 @pytest.mark.parametrize("name", ["unit_test", "apply", "verify", "promote", "rollback",
                                   "status", "history", "metrics"])  # fmt: skip
 def test_exec_args_are_the_local_cli_s(engine: FakeSession, name: str) -> None:
     run(lambda: CALLS[name](module()))
-    [args] = {tuple(a) for a in pipeline_execs(engine)}
+    verb = name.replace("_", "-")
+    [args] = {tuple(a) for a in pipeline_execs(engine) if a[1] == verb}
     parsed = cli.build_parser().parse_args(list(args[1:]))
     assert parsed.verb == name.replace("_", "-")
     local = {
-        "apply": ["apply", "--env", "preprod"],
+        "apply": ["apply", "--env", "preprod", "--artifacts", "/artifacts"],
         "promote": ["promote", "--env", "prod", "--event", "/inputs/event.json",
                     "--approve", "alice: reviewed", "--export", "/export"],
-        "rollback": ["rollback", "--env", "prod", "--to", "abc1234"],
+        "rollback": ["rollback", "--env", "prod", "--to", "abc1234", "--json"],
         "history": ["history", "--env", "prod", "--json"],
     }  # fmt: skip
     if name in local:
@@ -216,7 +256,7 @@ def test_credentials_reach_containers_only_as_secrets(engine: FakeSession) -> No
 
 def test_localstack_is_optional_and_gets_its_token_as_a_secret(engine: FakeSession) -> None:
     token = dag.set_secret("localstack", "ls-token-value")
-    run(lambda: CALLS["status"](module(emulator=EmulatorKind.LOCALSTACK,
+    run(lambda: CALLS["status"](module(emulator_kind=EmulatorKind.LOCALSTACK,
                                        localstack_auth_token=token)))  # fmt: skip
     assert any(c.args["address"] == images.LOCALSTACK for c in engine.named("from"))
     assert [c.args["name"] for c in engine.named("withSecretVariable")] == ["LOCALSTACK_AUTH_TOKEN"]

