@@ -14,7 +14,7 @@ from pipeline.target import EMULATED_KEYS
 
 # Written by tools, not by us, or not text: provider binaries, unpacked Lambda code, zips.
 SKIPPED_DIRS = {".terraform", "plugin-cache", "code", "layer", "artifacts", "cache", ".venv",
-                "node_modules", "__pycache__", ".git"}  # fmt: skip
+                "venv", "node_modules", "__pycache__", ".git"}  # fmt: skip
 SKIPPED_SUFFIXES = {".zip", ".pyc", ".whl", ".so", ".tfplan"}
 MAX_BYTES = 20_000_000
 
