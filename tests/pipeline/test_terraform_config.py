@@ -21,3 +21,27 @@ def test_the_plugin_cache_is_terraform_s_own_variable_when_set(
     monkeypatch.delenv("TF_PLUGIN_CACHE_DIR")
     config = terraform.write_cli_config(tmp_path / "other", None).read_text()
     assert f'plugin_cache_dir = "{tmp_path / "other" / "plugin-cache"}"' in config
+
+
+# The tail of the apply that failed in CI (terraform -no-color), the error line joined.
+LOST_CREATE = (
+    "module.app.module.canary.aws_lambda_function.this: Still creating... [4m50s elapsed]\n\n"
+    "Error: creating Lambda Function (preprod-canary): operation error Lambda: CreateFunction, "
+    "https response error StatusCode: 409, RequestID: z24K, ResourceConflictException: Function "
+    "already exist: preprod-canary\n\n"
+    "  with module.app.module.canary.aws_lambda_function.this,\n"
+    '  on modules/function/main.tf line 10, in resource "aws_lambda_function" "this":\n'
+)
+
+
+def test_a_create_whose_answer_was_lost_is_found_with_its_address() -> None:
+    """The provider's create succeeded, its answer was lost, the SDK's retry met the function
+    (seen in CI under load): the apply imports exactly that function and runs again."""
+    found = terraform.lost_creates(LOST_CREATE)
+    assert found == [("module.app.module.canary.aws_lambda_function.this", "preprod-canary")]
+
+
+def test_other_failures_and_other_names_are_not_taken_for_lost_creates() -> None:
+    other = LOST_CREATE.replace("already exist: preprod-canary", "already exist: prod-canary")
+    assert terraform.lost_creates(other) == []
+    assert terraform.lost_creates("Error: creating Lambda Function (preprod-canary): timeout") == []

@@ -144,7 +144,7 @@ class Promotion:
                 real = plandiff.unexplained(plan, emulated=self.tgt.kind == "emulated")
             self.infra_changed = bool(real)
             if real:
-                self.workspace.apply(log, PLAN_FILE)
+                self.workspace.apply(log, PLAN_FILE, self.tf_vars())
                 log.detail = f"applied {len(real)} changes"
             else:
                 ignored = " (only emulator-caused differences, not applied)" if changed else ""

@@ -8,6 +8,7 @@ one is available, because this machine cannot reach the Terraform registry.
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -98,6 +99,19 @@ def write_cli_config(directory: Path, mirror: Path | None) -> Path:
     path = directory / "terraformrc"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+# Terraform's error for a create whose first answer was lost and whose retry met the resource.
+_LOST_CREATE = re.compile(
+    r"creating Lambda Function \((?P<name>[\w-]+)\):[^\n]*ResourceConflictException: Function "
+    r"already exist: (?P=name)\s+with (?P<address>[\w.\[\]\"-]+aws_lambda_function\.\w+),"
+)
+
+
+def lost_creates(output: str) -> list[tuple[str, str]]:
+    """(address, function name) of each function the failed apply says already existed."""
+    cleaned = output.replace("│", " ")
+    return sorted({(m["address"], m["name"]) for m in _LOST_CREATE.finditer(cleaned)})
 
 
 def _hcl_endpoints(endpoint: str, services: Sequence[str]) -> str:
@@ -305,12 +319,26 @@ class Workspace:
         code = self.run([*args, *self.var_args(variables)], log, ok_codes=(0, 2))
         return code == 2
 
-    def apply(self, log: StageLog, plan_file: str) -> None:
-        self.run(
-            ["apply", "-input=false", "-no-color", "-lock-timeout=60s",
-             f"-parallelism={PARALLELISM}", plan_file],
-            log,
-        )  # fmt: skip
+    def apply(self, log: StageLog, plan_file: str, variables: dict[str, str]) -> None:
+        """Apply the plan. A Lambda function that one of this apply's own requests created, but
+        whose answer was lost (the SDK then retried the create and met the function), is
+        imported and the apply run once more from a new plan; any other failure stands."""
+        base = ["apply", "-input=false", "-no-color", "-lock-timeout=60s",
+                f"-parallelism={PARALLELISM}"]  # fmt: skip
+        try:
+            self.run([*base, plan_file], log)
+        except StageFailedError as failure:
+            created = lost_creates("\n".join(log.lines))
+            if not created or not self.endpoint:
+                raise
+            for address, name in created:
+                log.write(f"{name} was created by a request whose answer was lost; importing it")
+                try:
+                    self.run(["import", "-input=false", "-no-color", "-lock-timeout=60s",
+                              *self.var_args(variables), address, name], log)  # fmt: skip
+                except StageFailedError:
+                    raise failure from None
+            self.run([*base, "-auto-approve", *self.var_args(variables)], log)
 
     def _json(self, args: Sequence[str], log: StageLog) -> Any:
         """A read-only command's JSON output; its stdout is data, so it stays out of the log."""
