@@ -29,3 +29,16 @@ def test_a_fresh_state_adopts_the_emulator_s_keys(
     held = tgt.client("secretsmanager").get_secret_value(SecretId="preprod-dashboard-api-key")
     assert held["SecretString"] == second["dashboard"]
     assert (tmp_path / "second" / "secrets" / "preprod.json").stat().st_mode & 0o077 == 0
+
+
+def test_verify_s_keys_are_the_emulator_s_in_a_fresh_state(
+    moto_server: emulator.Emulator, tmp_path: Path
+) -> None:
+    """`verify` in a new Dagger call (a fresh /state) must serve the fake NewsAPI with the key
+    the deployed ingestion reads, not a new random one."""
+    moto_server.reset()
+    tgt = Target("emulated", DEFAULT_REGION, moto_server.endpoint)
+    bootstrap.ensure(REPO, tmp_path / "deploying", "preprod", tgt)
+    held = tgt.client("secretsmanager").get_secret_value(SecretId="preprod-newsapi-key")
+    keys = bootstrap.emulated_keys(REPO, tmp_path / "verifying", "preprod", tgt)
+    assert keys["newsapi"] == held["SecretString"]

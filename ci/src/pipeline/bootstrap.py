@@ -55,7 +55,12 @@ def local_secrets(state: Path, env: str, names: dict[str, str]) -> dict[str, str
     return values
 
 
-def _emulated_secrets(state: Path, env: str, names: dict[str, str], sm: Any) -> None:
+def emulated_keys(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
+    """The emulated environment's keys as the emulator holds them (see `_emulated_secrets`)."""
+    return _emulated_secrets(state, env, secret_names(repo, env), target.client("secretsmanager"))
+
+
+def _emulated_secrets(state: Path, env: str, names: dict[str, str], sm: Any) -> dict[str, str]:
     """The emulator is the truth for its secrets: keys it already holds (a fresh state directory
     against an emulator that outlived it, as the Dagger module's calls are) are adopted locally;
     missing ones are created from the local keys."""
@@ -70,6 +75,7 @@ def _emulated_secrets(state: Path, env: str, names: dict[str, str], sm: Any) -> 
             sm.create_secret(Name=name, SecretString=values[key])
     if held != values:
         _write_private(_secrets_file(state, env), held)
+    return held
 
 
 def _exists(call: Any, missing_codes: set[str]) -> bool:

@@ -138,9 +138,7 @@ def verify(
     results: list[SuiteResult] = []
     with contextlib.ExitStack() as stack:
         if tgt.kind == "emulated":
-            newsapi_key = bootstrap.local_secrets(state, env, bootstrap.secret_names(repo, env))[
-                "newsapi"
-            ]
+            newsapi_key = bootstrap.emulated_keys(repo, state, env, tgt)["newsapi"]
             fake = FakeNewsApi(load_scenarios(repo / "fixtures" / "newsapi"), newsapi_key)
             stack.callback(fake.start().stop)
             runtime = stack.enter_context(Runtime(tgt, env, state))
