@@ -7,17 +7,13 @@ so tests can assert the graph they build."""
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import graphql
-from dagger.client._session import SharedConnection
 
-SCHEMA_FILE = Path(__file__).resolve().parents[3] / "shared" / "dagger" / "schema-v0.21.8.graphqls"
+from tests.dagger.executor.session import SdkSession, install, load_schema, uninstall
 
-
-def load_schema() -> graphql.GraphQLSchema:
-    return graphql.build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
+__all__ = ["Call", "FakeSession", "install", "load_schema", "uninstall"]
 
 
 @dataclass
@@ -29,21 +25,12 @@ class Call:
 
 
 @dataclass
-class FakeSession:
+class FakeSession(SdkSession):
     schema: graphql.GraphQLSchema
     values: dict[str, Any] = field(default_factory=dict)  # field name -> answer
     documents: list[graphql.DocumentNode] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     _ids: Iterator[int] = field(default_factory=itertools.count)
-
-    async def start(self) -> "FakeSession":
-        return self
-
-    async def get_schema(self) -> graphql.GraphQLSchema:
-        return self.schema
-
-    async def close(self) -> None:
-        return None
 
     async def execute(self, request: Any) -> dict[str, Any]:
         document = request.document
@@ -104,11 +91,3 @@ class FakeSession:
 
     def named(self, name: str) -> list[Call]:
         return [call for call in self.all_calls() if call.name == name]
-
-
-def install(session: FakeSession) -> None:
-    SharedConnection._session = session  # type: ignore[assignment]
-
-
-def uninstall() -> None:
-    SharedConnection._session = None

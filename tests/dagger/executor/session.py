@@ -36,6 +36,22 @@ def load_schema() -> graphql.GraphQLSchema:
     return graphql.build_schema(SCHEMA_FILE.read_text(encoding="utf-8"))
 
 
+class SdkSession:
+    """What the SDK asks of the session it finds on `SharedConnection`, besides `execute`:
+    shared by this executor and the shape tests' fake session."""
+
+    schema: graphql.GraphQLSchema
+
+    async def start(self) -> "SdkSession":
+        return self
+
+    async def get_schema(self) -> graphql.GraphQLSchema:
+        return self.schema
+
+    async def close(self) -> None:
+        return None
+
+
 @dataclass
 class Host:
     TYPENAME = "Host"
@@ -129,7 +145,7 @@ class ClientSession:
 
 
 @dataclass
-class Engine:
+class Engine(SdkSession):
     """The session the SDK talks to, and the engine's state that outlives client sessions:
     snapshots, the exec cache, cache volumes and services started with `up`."""
 
@@ -151,15 +167,6 @@ class Engine:
         self.session = ClientSession(self)
 
     # -- the SDK's session interface ------------------------------------------------------------
-
-    async def start(self) -> "Engine":
-        return self
-
-    async def get_schema(self) -> graphql.GraphQLSchema:
-        return self.schema
-
-    async def close(self) -> None:
-        return None
 
     async def execute(self, request: Any) -> dict[str, Any]:
         document = request.document
@@ -255,8 +262,8 @@ class Engine:
         self.hosted.clear()
 
 
-def install(engine: Engine) -> None:
-    SharedConnection._session = engine  # type: ignore[assignment]
+def install(session: SdkSession) -> None:
+    SharedConnection._session = session  # type: ignore[assignment]
 
 
 def uninstall() -> None:
