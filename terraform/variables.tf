@@ -132,6 +132,23 @@ variable "isolated_from" {
   type        = list(string)
 }
 
+variable "disruptive_tests" {
+  description = "Whether this environment's verify suites include the disruptive tests; only then may its deployer rotate the dashboard key (the canary alert test does)."
+  type        = bool
+  default     = false
+}
+
+variable "promotes_from" {
+  description = "The environment whose validated artifacts this one promotes (\"\" for none); its deployer may read those artifacts and their ledger entries, nothing else."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.promotes_from == "" || contains(var.isolated_from, var.promotes_from)
+    error_message = "promotes_from must be one of isolated_from: the source stays denied everything but the reads a promotion needs."
+  }
+}
+
 variable "state_bucket" {
   description = "Terraform state bucket (the same as in backends/<env>.hcl)."
   type        = string

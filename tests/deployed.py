@@ -25,7 +25,8 @@ from typing import Any
 import boto3
 import requests
 
-DRAIN_TIMEOUT = 180.0
+# Beyond a redrive's own duration: the mapping's polling and the last batch's invocation.
+REDRIVE_SLACK = 60.0
 
 
 class NotConfigured(RuntimeError):
@@ -88,15 +89,35 @@ class App:
         return self.endpoint is not None
 
     def client(self, service: str) -> Any:
+        # Credentials come from the environment: the suites act as the pipeline's deployer role.
         if self.emulated:
-            return boto3.client(
-                service,
-                region_name=self.region,
-                endpoint_url=self.endpoint,
-                aws_access_key_id="test",
-                aws_secret_access_key="test",
-            )
+            return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint)
         return boto3.client(service, region_name=self.region)
+
+    def may(self, action: str, resource: str) -> str | None:
+        """None when the suites' own role may make this call, by the policies applied to it;
+        otherwise why not. Evaluated offline with the access proof's simulator: IAM's own
+        simulator is an API the deployer role is not granted."""
+        from pipeline import project
+        from pipeline.access import policies, proof
+        from pipeline.access.actions import Request
+
+        caller = self.client("sts").get_caller_identity()
+        if ":assumed-role/" not in caller["Arn"]:
+            return f"the suites run as {caller['Arn']}, not a role session whose policies are known"
+        iam = self.client("iam")
+        role = iam.get_role(RoleName=caller["Arn"].split("/")[1])["Role"]
+        request = Request(action, resource)
+        tools = project.state_dir(project.root()) / "tools"
+        sim = proof.simulation(
+            caller["Arn"], policies.read_role(iam, role), request, caller["Account"], None
+        )
+        [verdict] = proof.simulate([sim], tools)
+        return (
+            None
+            if verdict is None
+            else f"{caller['Arn']} may not {action} on {resource}: {verdict}"
+        )
 
     def function(self, short: str) -> str:
         return self.outputs["function_names"][short]
@@ -158,15 +179,26 @@ class App:
         arn = self.client("events").describe_rule(Name=rule)["Arn"]
         return self.invoke(short, {"detail-type": "Scheduled Event", "resources": [arn]})
 
+    def redrive_seconds(self, url: str) -> float:
+        """How long the queue takes to hand a message that always fails to its DLQ: it is
+        received maxReceiveCount times, each after a visibility timeout (18 minutes for the
+        analysis queue on AWS), read from the queue itself."""
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout", "RedrivePolicy"]
+        )["Attributes"]
+        receives = int(json.loads(attributes["RedrivePolicy"])["maxReceiveCount"])
+        return float(attributes["VisibilityTimeout"]) * receives + REDRIVE_SLACK
+
     def drain_analysis(self) -> None:
         """Wait until the analysis queue is empty, in-flight messages included."""
+        timeout = self.redrive_seconds(self.outputs["analysis_queue_url"])
         if self.emulated:
             from pipeline.runtime import queues
 
             [mapping] = queues.mappings(self.runtime(), self.function("analysis"))
-            queues.drain(self.runtime(), mapping, DRAIN_TIMEOUT)
+            queues.drain(self.runtime(), mapping, timeout)
             return
-        deadline = time.monotonic() + DRAIN_TIMEOUT
+        deadline = time.monotonic() + timeout
         while self.queue_depth(self.outputs["analysis_queue_url"], in_flight=True):
             assert time.monotonic() < deadline, "the analysis queue did not drain"
             time.sleep(2)

@@ -2,7 +2,7 @@
 the GitHub step summary, verify reports — must not contain any secret value.
 
 Secrets are the generated keys of every emulated environment (`secrets/<env>.json` in each state
-directory) and the emulator's AWS secret key."""
+directory) and the emulator's AWS secret keys (the administrator's and the AWS service's)."""
 
 import json
 import os
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.target import EMULATED_KEYS
+from pipeline.target import EMULATED_KEYS, SERVICE_CREDENTIALS
 
 # Written by tools, not by us, or not text: provider binaries, unpacked Lambda code, zips.
 SKIPPED_DIRS = {".terraform", "plugin-cache", "code", "layer", "artifacts", "cache", ".venv",
@@ -28,7 +28,7 @@ class ScanResult:
 
 
 def secret_values(base: Path) -> set[str]:
-    values = {EMULATED_KEYS["aws_secret_access_key"]}
+    values = {EMULATED_KEYS["aws_secret_access_key"], SERVICE_CREDENTIALS.secret_access_key}
     for path in base.rglob("secrets/*.json"):
         try:
             values.update(v for v in json.loads(path.read_text()).values() if isinstance(v, str))

@@ -5,5 +5,7 @@ log_retention_days     = 90
 github_repository      = "newsflow/newsflow"
 github_environments    = ["production", "production-auto"]
 isolated_from          = ["preprod"]
+promotes_from          = "preprod"
+disruptive_tests       = false
 state_bucket           = "newsflow-tfstate"
 lock_table             = "newsflow-tflock"

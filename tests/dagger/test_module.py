@@ -24,6 +24,7 @@ SCHEMA = load_schema()
 CLI_ONLY = {
     "bench": "benchmarks measure the machine they run on, not a container",
     "test": "`dagger check` runs the same checks (lint, unit-test, static-checks)",
+    "check-iam": "it owns an emulator and runs `./pipeline` itself; no container twin yet",
 }
 # CLI flags with no argument on the Dagger twin, and why.
 FLAGS_THE_MODULE_SETS = {

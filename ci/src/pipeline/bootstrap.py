@@ -97,38 +97,54 @@ def _create(call: Any, exists_code: str) -> None:
 
 
 def ensure(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
-    """Create (emulated) or check (aws) the prerequisites; returns the backend settings."""
+    """Create (emulated, as the account administrator) the prerequisites, then check them with
+    calls the deployer role is granted; returns the backend settings."""
     backend = backend_settings(repo, env)
-    s3, dynamodb, sm = (
-        target.client("s3"),
-        target.client("dynamodb"),
-        target.client("secretsmanager"),
-    )
+    if target.kind == "emulated":
+        _create_emulated(state, env, backend, secret_names(repo, env), target.administrator())
+    missing = _missing(backend, target)
+    if missing:
+        raise RefusedError(
+            f"{', '.join(missing)} not found in the AWS account; create the state bucket and "
+            "lock table once (see README, 'Setting up AWS') before promoting"
+        )
+    return backend
+
+
+def _missing(backend: dict[str, str], target: Target) -> list[str]:
+    """The state bucket and lock table, looked for only where this environment's state lives:
+    its deployer may list its own prefix and read its own lock entry, nothing more."""
     bucket, table = backend["bucket"], backend["dynamodb_table"]
-    names = secret_names(repo, env)
-    have_bucket = _exists(lambda: s3.head_bucket(Bucket=bucket), {"404", "NoSuchBucket"})
-    have_table = _exists(
-        lambda: dynamodb.describe_table(TableName=table), {"ResourceNotFoundException"}
+    prefix = backend["key"].rsplit("/", 1)[0] + "/"
+    have_bucket = _exists(
+        lambda: target.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1),
+        {"NoSuchBucket"},
     )
-    if target.kind == "aws":
-        missing = [n for n, ok in ((bucket, have_bucket), (table, have_table)) if not ok]
-        if missing:
-            raise RefusedError(
-                f"{', '.join(missing)} not found in the AWS account; create the state bucket and "
-                "lock table once (see README, 'Setting up AWS') before promoting"
-            )
-        return backend
-    # Environments share the state bucket and lock table and may bootstrap at the same time:
-    # losing the race to create them is success.
-    if not have_bucket:
+    have_table = _exists(
+        lambda: target.client("dynamodb").get_item(
+            TableName=table, Key={"LockID": {"S": f"{bucket}/{backend['key']}"}}
+        ),
+        {"ResourceNotFoundException"},
+    )
+    return [name for name, ok in ((bucket, have_bucket), (table, have_table)) if not ok]
+
+
+def _create_emulated(
+    state: Path, env: str, backend: dict[str, str], names: dict[str, str], admin: Target
+) -> None:
+    """What an operator creates once on AWS. Environments share the state bucket and lock table
+    and may bootstrap at the same time: losing the race to create them is success."""
+    s3, dynamodb = admin.client("s3"), admin.client("dynamodb")
+    bucket, table = backend["bucket"], backend["dynamodb_table"]
+    if not _exists(lambda: s3.head_bucket(Bucket=bucket), {"404", "NoSuchBucket"}):
         _create(
             lambda: s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": target.region}
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": admin.region}
             ),
             "BucketAlreadyOwnedByYou",
         )
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    if not have_table:
+    if not _exists(lambda: dynamodb.describe_table(TableName=table), {"ResourceNotFoundException"}):
         _create(
             lambda: dynamodb.create_table(
                 TableName=table,
@@ -138,5 +154,5 @@ def ensure(repo: Path, state: Path, env: str, target: Target) -> dict[str, str]:
             ),
             "ResourceInUseException",
         )
-    _emulated_secrets(state, env, names, sm)
-    return backend
+        dynamodb.get_waiter("table_exists").wait(TableName=table)
+    _emulated_secrets(state, env, names, admin.client("secretsmanager"))

@@ -29,6 +29,7 @@ from pipeline import (
     summary,
     target,
 )
+from pipeline.access import scenario
 from pipeline.errors import PipelineError
 from pipeline.ledger import Ledger
 
@@ -184,6 +185,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     ))  # fmt: skip
     _emit(args, {"environments": rows})
     return 0
+
+
+def cmd_check_iam(args: argparse.Namespace) -> int:
+    exit_code, message, record_path = scenario.check(project.root(), console.progress)
+    (console.err.print if exit_code == 0 else console.error)(message)
+    console.err.print(f"run record: {record_path}")
+    _emit(args, json.loads(record_path.read_text()))
+    return exit_code
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -353,6 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--env", required=True, help="environment to verify")
     ver.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
     ver.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    iam = verb(
+        "check-iam",
+        cmd_check_iam,
+        "Prove every AWS call is allowed for its principal: promote every environment and roll "
+        "back on a fresh emulated account, recording each call, and evaluate them against the "
+        "IAM policies Terraform applied",
+    )
+    iam.add_argument("--json", action="store_true", help="print the run record as JSON on stdout")
 
     back = verb("rollback", cmd_rollback, "Move live back to what an earlier sha deployed")
     back.add_argument("--env", required=True, help="environment to roll back")

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -88,6 +89,7 @@ def start(log_path: Path | None = None, *, detach: bool = False, attempts: int =
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=detach,
+                env={**os.environ, "MOTO_RECORDER_FILEPATH": str(_recording_file(log_path))},
             )
         finally:
             if log_path:
@@ -104,6 +106,17 @@ def start(log_path: Path | None = None, *, detach: bool = False, attempts: int =
         process.wait(timeout=5)
     where = f"; see {log_path}" if log_path else ""
     raise EmulatorError(f"moto server did not start on {HOST} ({failure}){where}")
+
+
+def _recording_file(log_path: Path | None) -> Path:
+    """Each emulator's own request recording (moto's default is `moto_recording` in its working
+    directory, which every emulator started there would share). The requests carry secret
+    values, so the directory is private."""
+    if log_path is None:
+        return Path(tempfile.mkdtemp(prefix="moto-recorder-")) / "recording.jsonl"
+    directory = log_path.parent / "recorder"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory / f"{log_path.stem}.jsonl"
 
 
 def free_port() -> int:

@@ -81,6 +81,7 @@ class ProductionPromotion(Promotion):
 
     def preconditions(self, source_env: str, unquarantine: dict[str, str] | None) -> None:
         with self.runner.stage("preconditions") as log:
+            self.become_deployer(log)
             self.validated_from = find_validation(self.tgt, source_env, self.src.sha)
             ledger = Ledger(self.tgt, self.env)
             ledger.ensure()

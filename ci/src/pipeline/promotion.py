@@ -35,6 +35,9 @@ BUCKET_RESOURCES = (
     "module.app.aws_s3_bucket_public_access_block.packages",
 )
 
+# On a new account the deployer role does not exist yet; an administrator applies it alone once.
+DEPLOYER_RESOURCES = ("module.app.aws_iam_role.deployer", "module.app.aws_iam_role_policy.deployer")
+
 
 @dataclass
 class Promotion:
@@ -95,10 +98,32 @@ class Promotion:
                 self.repo, self.state, self.src, out
             )
 
+    def become_deployer(self, log: StageLog) -> None:
+        """Act as the environment's deployer role from here on. An emulated account that has no
+        such role yet gets it from its administrator first: the one apply an operator makes by
+        hand on AWS, so that every later call is the deployer's."""
+        if self.tgt.kind != "emulated" or self.tgt.credentials:
+            return
+        bootstrap.ensure(self.repo, self.state, self.env, self.tgt)
+        role = target.deployer_role(self.env)
+        log.write(f"{role} does not exist yet: the account administrator applies it alone")
+        workspace = terraform.Workspace.prepare(self.repo, self.state, self.env, self.tgt)
+        workspace.init(log)
+        targets = [f"-target={address}" for address in DEPLOYER_RESOURCES]
+        workspace.run(
+            ["apply", "-auto-approve", "-input=false", "-no-color", *targets,
+             *workspace.var_args(self.tf_vars())],
+            log,
+        )  # fmt: skip
+        self.tgt = target.as_deployer(self.tgt, self.env, self.state)
+        if not self.tgt.credentials:
+            raise PipelineError(f"{role} was applied but cannot be found in the emulator")
+
     def prepare_target(self, log: StageLog) -> str:
         """Bootstrap the environment and init Terraform; returns the package bucket, creating it
         alone on a first deploy because the artifacts must be in it before the full apply."""
         self.reached_target = True
+        self.become_deployer(log)
         bootstrap.ensure(self.repo, self.state, self.env, self.tgt)
         self.workspace = terraform.Workspace.prepare(self.repo, self.state, self.env, self.tgt)
         self.workspace.init(log)

@@ -50,7 +50,7 @@ class SuiteResult:
     name: str
     passed: int = 0
     failed: list[str] = field(default_factory=list)
-    skipped: int = 0
+    skipped: list[str] = field(default_factory=list)  # "test id: why"
     seconds: float = 0.0
 
     @property
@@ -62,7 +62,8 @@ class SuiteResult:
             "suite": self.name,
             "passed": self.passed,
             "failed": self.failed,
-            "skipped": self.skipped,
+            "skipped": len(self.skipped),
+            "skipped_tests": self.skipped,
             "seconds": round(self.seconds, 3),
         }
 
@@ -79,8 +80,8 @@ def junit_results(name: str, path: Path) -> SuiteResult:
         test_id = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
         if case.find("failure") is not None or case.find("error") is not None:
             result.failed.append(test_id)
-        elif case.find("skipped") is not None:
-            result.skipped += 1
+        elif (skipped := case.find("skipped")) is not None:
+            result.skipped.append(f"{test_id}: {skipped.get('message') or 'no reason given'}")
         else:
             result.passed += 1
     return result
@@ -101,6 +102,10 @@ def suite_environment(
     }
     for name in ("NEWSFLOW_AWS_ENDPOINT", "NEWSFLOW_NEWSAPI_URL", "NEWSFLOW_STATE_DIR"):
         environ.pop(name, None)
+    if tgt.kind == "emulated":
+        # The suites act as the pipeline does: the environment's deployer role.
+        environ.pop("AWS_SESSION_TOKEN", None)
+        environ.update(tgt.environ())
     return environ
 
 
@@ -138,7 +143,9 @@ def verify(
     results: list[SuiteResult] = []
     with contextlib.ExitStack() as stack:
         if tgt.kind == "emulated":
-            newsapi_key = bootstrap.emulated_keys(repo, state, env, tgt)["newsapi"]
+            # The fake NewsAPI is the test harness's, set up as the operator would NewsAPI's key.
+            keys = bootstrap.emulated_keys(repo, state, env, tgt.administrator())
+            newsapi_key = keys["newsapi"]
             fake = FakeNewsApi(load_scenarios(repo / "fixtures" / "newsapi"), newsapi_key)
             stack.callback(fake.start().stop)
             runtime = stack.enter_context(Runtime(tgt, env, state))
@@ -166,10 +173,14 @@ def verify(
             f"verify failed for {env}: {shown or 'a suite ran no test'}; the artifact is not "
             "validated. The test output is in the run record's log tail"
         )
-    log.detail = ", ".join(
-        f"{r.name} {r.passed} passed" + (f" ({r.skipped} skipped)" if r.skipped else "")
-        for r in results
-    )
+    skipped = [test for result in results for test in result.skipped]
+    if skipped:
+        raise StageFailedError(
+            f"verify for {env}: {len(skipped)} tests skipped, and a skipped test validates "
+            f"nothing, so the artifact is not validated: {'; '.join(skipped[:3])}"
+            + (f" and {len(skipped) - 3} more (see the run record)" if len(skipped) > 3 else "")
+        )
+    log.detail = ", ".join(f"{r.name} {r.passed} passed" for r in results)
     load = load_report(run_dir)
     if load:
         log.detail += (

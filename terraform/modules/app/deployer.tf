@@ -15,14 +15,24 @@ locals {
     "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.prefix}*",
     "arn:${local.partition}:budgets::${local.account_id}:budget/${local.prefix}*",
   ]
-  # ":<env>-" and "/<env>-" anchor the prefix, so denying "a" never matches another env "xa-…".
-  foreign_resources = flatten([
-    for other in var.isolated_from : [
+  # IAM matches an ARN's resource part as one string, colons included: ":<env>-" and "/<env>-"
+  # anchor the prefix wherever it starts (bucket, queue, topic; table/, rule/, role/; function:,
+  # alarm:, secret:), so denying "a" never matches another env "xa-…".
+  environment_arns = {
+    for other in var.isolated_from : other => [
       "arn:${local.partition}:*:*:*:${other}-*",
       "arn:${local.partition}:*:*:*:*/${other}-*",
-      "arn:${local.partition}:s3:::${var.state_bucket}/${other}/*",
+      "arn:${local.partition}:*:*:*:*:${other}-*",
+      "arn:${local.partition}:logs:*:*:log-group:/aws/lambda/${other}-*",
     ]
-  ])
+  }
+  foreign_resources = flatten(values(local.environment_arns))
+  foreign_state     = [for other in var.isolated_from : "arn:${local.partition}:s3:::${var.state_bucket}/${other}/*"]
+  # Promotion reads the source environment's validated bytes and the ledger entries naming them.
+  source_reads     = ["s3:GetObject", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:DescribeTable"]
+  unread_resources = concat(local.foreign_state, flatten([for other, arns in local.environment_arns : arns if other != var.promotes_from]))
+  source_ledger    = "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${var.promotes_from}-pipeline-ledger"
+  source_packages  = "arn:${local.partition}:s3:::${var.promotes_from}-${var.project}-packages-${local.account_id}/*"
 }
 
 data "aws_iam_policy_document" "deployer_trust" {
@@ -95,6 +105,23 @@ data "aws_iam_policy_document" "deployer" {
   }
 
   statement {
+    sid       = "TagOwnEventSourceMappings"
+    actions   = ["lambda:ListTags", "lambda:TagResource", "lambda:UntagResource"]
+    resources = ["arn:${local.partition}:lambda:${local.region}:${local.account_id}:event-source-mapping:*"] # named by UUID, and tag calls take no lambda:FunctionArn
+  }
+
+  statement {
+    sid       = "DescribeAwsManagedKeys"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/aws/*"] # the provider reads the AWS managed keys it encrypts with
+    }
+  }
+
+  statement {
     sid       = "OwnTerraformState"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["arn:${local.partition}:s3:::${var.state_bucket}/${var.environment}/*"]
@@ -107,7 +134,8 @@ data "aws_iam_policy_document" "deployer" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.environment}/*"]
+      # The S3 backend also lists "env:/", where named workspaces would live (names, not state).
+      values = ["${var.environment}/*", "env:/*"]
     }
   }
 
@@ -128,11 +156,60 @@ data "aws_iam_policy_document" "deployer" {
     resources = ["*"] # these calls have no resource-level permissions
   }
 
+  dynamic "statement" {
+    for_each = var.disruptive_tests ? [1] : []
+    content {
+      sid       = "RotateDashboardKeyInDisruptiveTests"
+      actions   = ["secretsmanager:PutSecretValue"]
+      resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.prefix}dashboard-api-key-*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.promotes_from == "" ? [] : [1]
+    content {
+      sid       = "ReadPromotionSourceArtifacts"
+      actions   = ["s3:GetObject"]
+      resources = [local.source_packages]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.promotes_from == "" ? [] : [1]
+    content {
+      sid       = "ReadPromotionSourceLedger"
+      actions   = ["dynamodb:GetItem", "dynamodb:Query"]
+      resources = [local.source_ledger]
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "dynamodb:LeadingKeys"
+        values   = ["artifact", "validated"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.promotes_from == "" ? [] : [1]
+    content {
+      sid       = "FindPromotionSourceLedger"
+      actions   = ["dynamodb:DescribeTable"]
+      resources = [local.source_ledger]
+    }
+  }
+
+  # Every write to another environment, and any read but the promotion's above.
   statement {
-    sid       = "NeverTouchOtherEnvironments"
+    sid         = "NeverChangeOtherEnvironments"
+    effect      = "Deny"
+    not_actions = local.source_reads
+    resources   = length(local.foreign_resources) > 0 ? concat(local.foreign_resources, local.foreign_state) : ["arn:${local.partition}:s3:::${var.state_bucket}/none"]
+  }
+
+  statement {
+    sid       = "NeverReadOtherEnvironments"
     effect    = "Deny"
-    actions   = ["*"]
-    resources = length(local.foreign_resources) > 0 ? local.foreign_resources : ["arn:${local.partition}:s3:::${var.state_bucket}/none"]
+    actions   = local.source_reads
+    resources = length(local.unread_resources) > 0 ? local.unread_resources : ["arn:${local.partition}:s3:::${var.state_bucket}/none"]
   }
 }
 

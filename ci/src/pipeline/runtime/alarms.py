@@ -65,7 +65,9 @@ def breaching(alarm: dict[str, Any], datapoints: list[dict[str, Any]]) -> bool |
 
 
 def evaluate(target: Target, prefix: str, now: datetime | None = None) -> dict[str, str]:
-    """Evaluate every metric alarm whose name starts with `prefix`; returns name → state."""
+    """Evaluate every metric alarm whose name starts with `prefix`; returns name → state. This is
+    CloudWatch's own work, so it calls as the service, whoever asks."""
+    target = target.as_service()
     sample_queue_depths(target, prefix)
     cloudwatch = target.client("cloudwatch")
     now = now or datetime.now(UTC)

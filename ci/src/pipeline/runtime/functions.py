@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from pipeline.errors import StageFailedError
 from pipeline.ledger import Ledger
 from pipeline.runtime import alarms, layer
 from pipeline.runtime.sandbox import FunctionSpec, Pool, SandboxDied
-from pipeline.target import EMULATED_KEYS, Target
+from pipeline.target import Target
 
 ALIAS = "live"
 
@@ -56,16 +56,19 @@ class Runtime:
     ) -> None:
         if target.kind != "emulated" or not target.endpoint:
             raise ValueError("the emulated runtime only runs functions of an emulated target")
-        self.target = target
+        # Fetching code, resolving aliases and publishing metrics are Lambda's own work.
+        self.target = target.as_service()
         self.env = env
         self.hosts = dict(hosts or {})
+        self.state = state_dir
         self.root = state_dir / "runtime"
         self.layer_dir = layer.build(self.root / "layer")
         self.pool = Pool(self.root / "logs" / env)
-        self._lambda = target.client("lambda")
-        self._cloudwatch = target.client("cloudwatch")
-        self._ledger = Ledger(target, env)
+        self._lambda = self.target.client("lambda")
+        self._cloudwatch = self.target.client("cloudwatch")
+        self._ledger = Ledger(self.target, env)
         self._specs: dict[tuple[str, str], FunctionSpec] = {}
+        self._roles: dict[str, Target] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> "Runtime":
@@ -139,16 +142,32 @@ class Runtime:
             self._specs[(function, version)] = spec
         return spec
 
+    def as_function(self, function: str) -> Target:
+        """The target as the function's execution role: what Lambda does with the function's own
+        permissions (polling its event source) is signed with them, as on AWS."""
+        with self._lock:
+            cached = self._roles.get(function)
+        if cached:
+            return cached
+        role = self._lambda.get_function_configuration(FunctionName=function)["Role"]
+        found = replace(
+            self.target, credentials=self.target.as_function_role(role, function, self.state)
+        )
+        with self._lock:
+            self._roles[function] = found
+        return found
+
     def _arn(self, function: str, qualifier: str) -> str:
         return f"arn:aws:lambda:{self.target.region}:123456789012:function:{function}:{qualifier}"
 
     def _environ(self, config: dict[str, Any], version: str, code_dir: Path) -> dict[str, str]:
         configured = (config.get("Environment") or {}).get("Variables") or {}
         environ = {key: self._map_hosts(value) for key, value in configured.items()}
+        # As Lambda does, the function calls AWS as a session of its own execution role.
+        role = self.target.as_function_role(config["Role"], config["FunctionName"], self.state)
+        environ.update(role.environ())
         environ.update(
             AWS_ENDPOINT_URL=str(self.target.endpoint),
-            AWS_ACCESS_KEY_ID=EMULATED_KEYS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=EMULATED_KEYS["aws_secret_access_key"],
             AWS_REGION=self.target.region,
             AWS_DEFAULT_REGION=self.target.region,
             AWS_LAMBDA_FUNCTION_NAME=config["FunctionName"],

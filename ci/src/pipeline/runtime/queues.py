@@ -90,8 +90,9 @@ def _failed_ids(invocation: Invocation, mapping: Mapping, ids: set[str]) -> set[
 
 
 def poll_once(runtime: Runtime, mapping: Mapping, report: DrainReport) -> int:
-    """Receive one batch and deliver it; returns how many messages were received."""
-    sqs = runtime.target.client("sqs")
+    """Receive one batch and deliver it; returns how many messages were received. Lambda polls
+    with the function's own role."""
+    sqs = runtime.as_function(mapping.function).client("sqs")
     messages = sqs.receive_message(
         QueueUrl=mapping.queue_url,
         MaxNumberOfMessages=min(mapping.batch_size, 10),
@@ -121,10 +122,14 @@ def poll_once(runtime: Runtime, mapping: Mapping, report: DrainReport) -> int:
 
 def in_queue(runtime: Runtime, mapping: Mapping) -> int:
     """Visible plus in-flight messages: zero means the mapping has nothing left to deliver."""
-    attributes = runtime.target.client("sqs").get_queue_attributes(
-        QueueUrl=mapping.queue_url,
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-    )["Attributes"]
+    attributes = (
+        runtime.as_function(mapping.function)
+        .client("sqs")
+        .get_queue_attributes(
+            QueueUrl=mapping.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+    )
     return int(attributes["ApproximateNumberOfMessages"]) + int(
         attributes["ApproximateNumberOfMessagesNotVisible"]
     )
