@@ -3,11 +3,16 @@ every call evaluated as its principal; then mutations of what Terraform applied 
 catch, each named by principal, action and resource."""
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from pipeline import project
+from pipeline import emulator, project
 from pipeline.access import policies, proof, recording
 from pipeline.access.actions import Request
 from pipeline.access.scenario import Proof
@@ -236,3 +241,26 @@ class _policy_without:
         self.iam.put_role_policy(
             RoleName=self.role, PolicyName=self.name, PolicyDocument=json.dumps(document)
         )
+
+
+def test_check_iam_names_the_command_that_broke_the_scenario(tmp_path: Path) -> None:
+    """`./pipeline check-iam` on a working tree that lost preprod's tfvars: the first promotion
+    refuses, the proof says which command failed, records a failed run and leaves no emulator
+    running."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
+    (repo / "terraform" / "environments" / "preprod.tfvars").unlink()
+    state = tmp_path / "state"
+    environ = {**os.environ, "PIPELINE_STATE_DIR": str(state), "PIPELINE_ROOT": str(repo)}
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "check-iam", "--json"], cwd=repo, env=environ,
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "./pipeline promote --env preprod exited" in done.stderr
+    record = json.loads(done.stdout)
+    assert record["command"] == "check-iam" and record["result"] == "failed"
+    assert [stage["name"] for stage in record["stages"]] == ["snapshot", "promote preprod"]
+    assert emulator.load(state / "access-proof" / "state") is None
+    shutil.rmtree(repo)

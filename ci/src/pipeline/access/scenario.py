@@ -17,7 +17,7 @@ from typing import Any
 
 from pipeline import awserrors, emulator, project, target
 from pipeline.access import policies, proof, recording
-from pipeline.errors import StageFailedError
+from pipeline.errors import PipelineError, StageFailedError
 from pipeline.runrecord import RunRecord
 from pipeline.stages import Listener, StageRunner
 
@@ -174,7 +174,7 @@ def check(repo: Path, listener: Listener) -> tuple[int, str, Path]:
                        else "")
                 )  # fmt: skip
             message = report.summary()
-    except StageFailedError as exc:
+    except PipelineError as exc:
         exit_code, message = exc.exit_code, str(exc)
     finally:
         scenario.close()
