@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from pipeline import emulator
+from pipeline.target import Target
 from tests.conftest import REPO
 from tests.integration.test_load import REFERENCE_QUERY_MS, budget_scale, items_query
 
@@ -96,7 +97,9 @@ def _load_check(aws: dict[str, Any], stretch: float, results: Path) -> tuple[int
                "NEWSFLOW_OUTPUTS": str(outputs), "NEWSFLOW_RESULTS_DIR": str(results),
                "NEWSFLOW_DASHBOARD_URL": f"http://127.0.0.1:{server.server_address[1]}/",
                "NEWSFLOW_DASHBOARD_KEY_SECRET": SECRET, "NEWSFLOW_AWS_ENDPOINT": aws["endpoint"],
-               "NEWSFLOW_STATE_DIR": str(results)}  # fmt: skip
+               "NEWSFLOW_STATE_DIR": str(results),
+               # verify hands the suites their caller's credentials; here, the emulator's own
+               **Target("emulated", REGION, aws["endpoint"]).environ()}  # fmt: skip
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", "-q",
