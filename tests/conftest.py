@@ -11,6 +11,8 @@ from tests import leaks
 from tests.deployed import App
 
 REPO = Path(__file__).resolve().parents[1]
+# The access proof's figures (tests/iam), written by the worker that ran it.
+ACCESS_SUMMARY = "access-proof.txt"
 
 # The integration and canary suites test a deployed environment. `promote`'s verify stage runs
 # them with NEWSFLOW_* set, and tests/pipeline asserts that they ran and passed; collected
@@ -56,6 +58,16 @@ def step_summary(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("GITHUB_STEP_SUMMARY", None)
     else:
         os.environ["GITHUB_STEP_SUMMARY"] = previous
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The access proof's one line, printed by the controller (workers' directories are inside
+    its own)."""
+    factory = getattr(terminalreporter.config, "_tmp_path_factory", None)
+    if factory is None or hasattr(terminalreporter.config, "workerinput"):
+        return
+    for found in sorted(Path(factory.getbasetemp()).rglob(ACCESS_SUMMARY)):
+        terminalreporter.write_line(f"access proof: {found.read_text().strip()}")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -20,8 +20,7 @@ from pipeline.fake_newsapi import FakeNewsApi, load_scenarios
 from pipeline.runtime import schedules
 from pipeline.runtime.functions import Runtime
 from pipeline.target import EMULATED_KEYS
-from tests.conftest import REPO
-from tests.iam.conftest import SUMMARY_FILE
+from tests.conftest import ACCESS_SUMMARY, REPO
 
 pytestmark = pytest.mark.iam
 ACCOUNT = "123456789012"
@@ -46,7 +45,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proof]:
 @pytest.fixture(scope="module")
 def report(scenario: Proof, tmp_path_factory: pytest.TempPathFactory) -> proof.Report:
     found = scenario.evaluate()
-    (tmp_path_factory.getbasetemp() / SUMMARY_FILE).write_text(found.summary())
+    (tmp_path_factory.getbasetemp() / ACCESS_SUMMARY).write_text(found.summary())
     return found
 
 
