@@ -41,6 +41,26 @@ def test_a_create_whose_answer_was_lost_is_found_with_its_address() -> None:
     assert found == [("module.app.module.canary.aws_lambda_function.this", "preprod-canary")]
 
 
+# The same under load for the deployer role's targeted apply (a CI run of this change).
+LOST_ROLE = (
+    "Error: creating IAM Role (preprod-deployer): operation error IAM: CreateRole, https "
+    "response error StatusCode: 409, RequestID: Mprg, EntityAlreadyExists: Role with name "
+    "preprod-deployer already exists.\n\n"
+    "  with module.app.aws_iam_role.deployer,\n"
+    '  on modules/app/deployer.tf line 59, in resource "aws_iam_role" "deployer":\n'
+)
+
+
+def test_a_role_whose_create_answer_was_lost_is_found_with_its_address() -> None:
+    assert terraform.lost_creates(LOST_ROLE) == [
+        ("module.app.aws_iam_role.deployer", "preprod-deployer")
+    ]
+    assert (
+        terraform.lost_creates(LOST_ROLE.replace("name preprod-deployer", "name prod-deployer"))
+        == []
+    )
+
+
 def test_other_failures_and_other_names_are_not_taken_for_lost_creates() -> None:
     other = LOST_CREATE.replace("already exist: preprod-canary", "already exist: prod-canary")
     assert terraform.lost_creates(other) == []

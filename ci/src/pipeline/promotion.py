@@ -109,12 +109,7 @@ class Promotion:
         log.write(f"{role} does not exist yet: the account administrator applies it alone")
         workspace = terraform.Workspace.prepare(self.repo, self.state, self.env, self.tgt)
         workspace.init(log)
-        targets = [f"-target={address}" for address in DEPLOYER_RESOURCES]
-        workspace.run(
-            ["apply", "-auto-approve", "-input=false", "-no-color", *targets,
-             *workspace.var_args(self.tf_vars())],
-            log,
-        )  # fmt: skip
+        workspace.apply_targets(log, DEPLOYER_RESOURCES, self.tf_vars())
         self.tgt = target.as_deployer(self.tgt, self.env, self.state)
         if not self.tgt.credentials:
             raise PipelineError(f"{role} was applied but cannot be found in the emulator")
@@ -130,12 +125,7 @@ class Promotion:
         bucket = self.workspace.outputs(log).get("package_bucket")
         if not bucket:
             log.write("first deploy: creating the package bucket before the upload")
-            targets = [f"-target={address}" for address in BUCKET_RESOURCES]
-            self.workspace.run(
-                ["apply", "-auto-approve", "-input=false", "-no-color", *targets,
-                 *self.workspace.var_args(self.tf_vars())],
-                log,
-            )  # fmt: skip
+            self.workspace.apply_targets(log, BUCKET_RESOURCES, self.tf_vars())
             bucket = self.workspace.outputs(log)["package_bucket"]
         self.bucket = bucket
         return bucket

@@ -97,17 +97,27 @@ def write_cli_config(directory: Path, mirror: Path | None) -> Path:
     return path
 
 
-# Terraform's error for a create whose first answer was lost and whose retry met the resource.
-_LOST_CREATE = re.compile(
-    r"creating Lambda Function \((?P<name>[\w-]+)\):[^\n]*ResourceConflictException: Function "
-    r"already exist: (?P=name)\s+with (?P<address>[\w.\[\]\"-]+aws_lambda_function\.\w+),"
+# Terraform's errors for a create whose first answer was lost and whose retry met the resource;
+# each resource's import id is its name.
+_LOST_CREATES = (
+    re.compile(
+        r"creating Lambda Function \((?P<name>[\w-]+)\):[^\n]*ResourceConflictException: "
+        r"Function already exist: (?P=name)\s+"
+        r"with (?P<address>[\w.\[\]\"-]+aws_lambda_function\.\w+),"
+    ),
+    re.compile(
+        r"creating IAM Role \((?P<name>[\w+=,.@-]+)\):[^\n]*EntityAlreadyExists: Role with name "
+        r"(?P=name) already exists\.?\s+with (?P<address>[\w.\[\]\"-]+aws_iam_role\.\w+),"
+    ),
 )
 
 
 def lost_creates(output: str) -> list[tuple[str, str]]:
-    """(address, function name) of each function the failed apply says already existed."""
+    """(address, name) of each function or role the failed apply says already existed."""
     cleaned = output.replace("│", " ")
-    return sorted({(m["address"], m["name"]) for m in _LOST_CREATE.finditer(cleaned)})
+    return sorted(
+        {(m["address"], m["name"]) for lost in _LOST_CREATES for m in lost.finditer(cleaned)}
+    )
 
 
 def _hcl_endpoints(endpoint: str, services: Sequence[str]) -> str:
@@ -319,13 +329,30 @@ class Workspace:
         return code == 2
 
     def apply(self, log: StageLog, plan_file: str, variables: dict[str, str]) -> None:
-        """Apply the plan. A Lambda function that one of this apply's own requests created, but
-        whose answer was lost (the SDK then retried the create and met the function), is
-        imported and the apply run once more from a new plan; any other failure stands."""
+        """Apply the plan, recovering from lost creates (see `_recovering`)."""
         base = ["apply", "-input=false", "-no-color", "-lock-timeout=60s",
                 f"-parallelism={PARALLELISM}"]  # fmt: skip
+        self._recovering(
+            log, variables, [*base, plan_file], [*base, "-auto-approve", *self.var_args(variables)]
+        )
+
+    def apply_targets(
+        self, log: StageLog, targets: Sequence[str], variables: dict[str, str]
+    ) -> None:
+        """Apply only these resources (and what they need), recovering from lost creates."""
+        chosen = [f"-target={address}" for address in targets]
+        args = ["apply", "-auto-approve", "-input=false", "-no-color", "-lock-timeout=60s",
+                *chosen, *self.var_args(variables)]  # fmt: skip
+        self._recovering(log, variables, args, args)
+
+    def _recovering(
+        self, log: StageLog, variables: dict[str, str], first: list[str], again: list[str]
+    ) -> None:
+        """Run `first`. A Lambda function or IAM role that one of its own requests created, but
+        whose answer was lost (the SDK then retried the create and met it), is imported and
+        `again` runs; any other failure stands."""
         try:
-            self.run([*base, plan_file], log)
+            self.run(first, log)
         except StageFailedError as failure:
             created = lost_creates("\n".join(log.lines))
             if not created or not self.endpoint:
@@ -337,7 +364,7 @@ class Workspace:
                               *self.var_args(variables), address, name], log)  # fmt: skip
                 except StageFailedError:
                     raise failure from None
-            self.run([*base, "-auto-approve", *self.var_args(variables)], log)
+            self.run(again, log)
 
     def _json(self, args: Sequence[str], log: StageLog) -> Any:
         """A read-only command's JSON output; its stdout is data, so it stays out of the log."""
