@@ -82,12 +82,6 @@ class Target:
             )  # fmt: skip
         return boto3.client(service, region_name=self.region, config=_config())
 
-    @property
-    def principal(self) -> str:
-        if self.kind == "aws":
-            return "the caller's AWS credentials"
-        return self.credentials.arn if self.credentials else "the emulated account administrator"
-
     def environ(self) -> dict[str, str]:
         """AWS_* variables for a subprocess (Terraform, the test suites) calling as this target."""
         if self.kind == "aws":
