@@ -26,7 +26,7 @@ from typing import Any
 
 import scale
 
-from pipeline import packaging
+from pipeline.stages import packaging
 
 REPO = Path(__file__).resolve().parents[1]
 CHART_PACKAGES = ["matplotlib==3.10.7"]

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import latency
 
-from pipeline import artifacts, deploy, emulator, traffic
-from pipeline.target import DEFAULT_REGION, Target
+from pipeline.adapters import emulator
+from pipeline.adapters.target import DEFAULT_REGION, Target
+from pipeline.stages import deploy, traffic, upload
 
 REPO = Path(__file__).resolve().parents[1]
 ROLE = "arn:aws:iam::123456789012:role/bench"
@@ -73,7 +74,7 @@ def measure(direct: Target, tgt: Target, count: int) -> dict[str, float]:
     items = [(f"sha/{fn}-{time.time_ns()}.zip", zipped(i), hashlib.sha256(zipped(i)).hexdigest())
              for i, fn in enumerate(names)]  # fmt: skip
     return {
-        "upload": timed(lambda: artifacts.upload_all(
+        "upload": timed(lambda: upload.upload_all(
             tgt, BUCKET, [(f"{k}{time.time_ns()}", b, d) for k, b, d in items])),
         "check_digests": timed(lambda: deploy.check_digests(tgt, names, second, digests)),
         "shift_10": timed(lambda: traffic.shift(tgt, names, first, second, 10)),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulator
+from pipeline.adapters import emulator
 from tests import leaks
 from tests.deployed import App
 

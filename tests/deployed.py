@@ -138,8 +138,8 @@ class App:
     def runtime(self) -> Any:
         """The emulated runtime, with NewsAPI and the Function URL mapped to local stand-ins."""
         if self._runtime is None:
+            from pipeline.adapters.target import Target
             from pipeline.runtime.functions import Runtime
-            from pipeline.target import Target
 
             assert self.state_dir is not None and self.newsapi_url is not None
             ingestion = self.client("lambda").get_function_configuration(
@@ -231,8 +231,8 @@ class App:
         its own period, so against AWS this waits (up to `timeout`) for the wanted states."""
         prefix = f"{self.env}-"
         if self.emulated:
+            from pipeline.adapters.target import Target
             from pipeline.runtime import alarms
-            from pipeline.target import Target
 
             return alarms.evaluate(Target("emulated", self.region, self.endpoint), prefix)
         cloudwatch = self.client("cloudwatch")

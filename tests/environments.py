@@ -3,26 +3,28 @@
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from pipeline import awserrors, promotion, source
-from pipeline.emulator import Emulator
-from pipeline.ledger import Ledger
-from pipeline.runrecord import RunRecord
-from pipeline.stages import StageRunner
-from pipeline.target import DEFAULT_REGION, Target
+from pipeline.adapters import aws_errors
+from pipeline.adapters.emulator import Emulator
+from pipeline.adapters.target import DEFAULT_REGION, Target
+from pipeline.promotion import first
+from pipeline.promotion.recorded import StageRunner
+from pipeline.state import source
+from pipeline.state.ledger import Ledger
+from pipeline.state.run_record import RunRecord
 
 
 def emulated(server: Emulator) -> Target:
     return Target("emulated", DEFAULT_REGION, server.endpoint)
 
 
-def _promotion(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotion:
+def _promotion(repo: Path, state: Path, env: str, tgt: Target) -> first.Promotion:
     src = source.read(repo)
     record = RunRecord.create(state, "test-deploy", {"env": env})
-    runner = StageRunner(on_result=record.add_stage, translate=awserrors.translate)
-    return promotion.Promotion(repo, state, env, src, tgt, record, runner)
+    runner = StageRunner(on_result=record.add_stage, translate=aws_errors.translate)
+    return first.Promotion(repo, state, env, src, tgt, record, runner)
 
 
-def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotion:
+def deploy(repo: Path, state: Path, env: str, tgt: Target) -> first.Promotion:
     """package → upload → apply → deploy, exactly as `promote` runs them (unit tests aside)."""
     run = _promotion(repo, state, env, tgt)
     run.package()
@@ -32,9 +34,7 @@ def deploy(repo: Path, state: Path, env: str, tgt: Target) -> promotion.Promotio
     return run
 
 
-def deploy_all(
-    repo: Path, state: Path, envs: list[str], tgt: Target
-) -> dict[str, promotion.Promotion]:
+def deploy_all(repo: Path, state: Path, envs: list[str], tgt: Target) -> dict[str, first.Promotion]:
     """Both environments at once: each apply mostly waits on the emulator."""
     with ThreadPoolExecutor(max_workers=len(envs)) as pool:
         futures = {env: pool.submit(deploy, repo, state / env, env, tgt) for env in envs}

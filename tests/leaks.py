@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.target import EMULATED_KEYS, SERVICE_CREDENTIALS
+from pipeline.adapters.target import EMULATED_KEYS, SERVICE_CREDENTIALS
 
 # Written by tools, not by us, or not text: provider binaries, unpacked Lambda code, zips.
 SKIPPED_DIRS = {".terraform", "plugin-cache", "code", "layer", "artifacts", "cache", ".venv",

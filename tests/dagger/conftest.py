@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import terraform
+from pipeline.adapters import terraform
 from tests.dagger.executor.calls import Dagger
 from tests.dagger.executor.session import Engine, install, load_schema, uninstall
 from tests.pipeline.conftest import clone

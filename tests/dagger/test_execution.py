@@ -19,7 +19,7 @@ import pytest
 from dagger import dag
 
 import newsflow.main
-from pipeline import emulator
+from pipeline.adapters import emulator
 from tests.dagger.conftest import CREDENTIALS, REPO
 from tests.dagger.executor.calls import Dagger, Result, registered
 from tests.dagger.executor.session import Engine

@@ -14,7 +14,7 @@ import pytest
 from dagger import dag
 
 from newsflow import EmulatorKind, Env, Newsflow, images
-from pipeline import cli
+from pipeline.cli import commands
 from tests.dagger.fake_engine import FakeSession, install, load_schema, uninstall
 
 pytestmark = pytest.mark.dagger
@@ -45,7 +45,7 @@ def registered() -> Any:
 
 
 def cli_verbs() -> set[str]:
-    parser = cli.build_parser()
+    parser = commands.build_parser()
     [verbs] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return set(verbs.choices)
 
@@ -101,7 +101,7 @@ def test_every_cli_verb_has_a_dagger_function_and_the_reverse() -> None:
 
 
 def cli_flags(verb: str) -> set[str]:
-    parser = cli.build_parser()
+    parser = commands.build_parser()
     [verbs] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return {a.dest for a in verbs.choices[verb]._actions if a.dest != "help"}
 
@@ -215,7 +215,7 @@ def test_exec_args_are_the_local_cli_s(engine: FakeSession, name: str) -> None:
     run(lambda: CALLS[name](module()))
     verb = name.replace("_", "-")
     [args] = {tuple(a) for a in pipeline_execs(engine) if a[1] == verb}
-    parsed = cli.build_parser().parse_args(list(args[1:]))
+    parsed = commands.build_parser().parse_args(list(args[1:]))
     assert parsed.verb == name.replace("_", "-")
     local = {
         "apply": ["apply", "--env", "preprod", "--artifacts", "/artifacts"],

@@ -12,14 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulator, project
 from pipeline.access import policies, proof, recording
 from pipeline.access.actions import Request
 from pipeline.access.scenario import Proof
-from pipeline.fake_newsapi import FakeNewsApi, load_scenarios
+from pipeline.adapters import emulator
+from pipeline.adapters.fake_newsapi import FakeNewsApi, load_scenarios
+from pipeline.adapters.target import EMULATED_KEYS
 from pipeline.runtime import schedules
 from pipeline.runtime.functions import Runtime
-from pipeline.target import EMULATED_KEYS
+from pipeline.state import project
 from tests.conftest import ACCESS_SUMMARY, REPO
 
 pytestmark = pytest.mark.iam

@@ -8,10 +8,10 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline import emulator
 from pipeline.access import proof, recording
 from pipeline.access.actions import Lookup, Request, Unplaced, requests_for
 from pipeline.access.policies import WEB_IDENTITY, Applied, Role
+from pipeline.adapters import emulator
 
 pytestmark = pytest.mark.iam
 ACCOUNT = "123456789012"

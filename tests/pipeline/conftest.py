@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulator
-from pipeline.ledger import Ledger
-from pipeline.target import DEFAULT_REGION, Target
+from pipeline.adapters import emulator
+from pipeline.adapters.target import DEFAULT_REGION, Target
+from pipeline.state.ledger import Ledger
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.pipeline

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from pipeline import emulator
-from pipeline.target import DEFAULT_REGION, Target
+from pipeline.adapters import emulator
+from pipeline.adapters.target import DEFAULT_REGION, Target
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))

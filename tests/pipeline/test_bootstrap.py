@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import bootstrap, emulator
-from pipeline.target import DEFAULT_REGION, Target
+from pipeline.adapters import emulator
+from pipeline.adapters.target import DEFAULT_REGION, Target
+from pipeline.adapters.terraform import backend
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.pipeline
@@ -22,8 +23,8 @@ def test_a_fresh_state_adopts_the_emulator_s_keys(
 ) -> None:
     moto_server.reset()
     tgt = Target("emulated", DEFAULT_REGION, moto_server.endpoint)
-    bootstrap.ensure(REPO, tmp_path / "first", "preprod", tgt)
-    bootstrap.ensure(REPO, tmp_path / "second", "preprod", tgt)
+    backend.ensure(REPO, tmp_path / "first", "preprod", tgt)
+    backend.ensure(REPO, tmp_path / "second", "preprod", tgt)
     first, second = keys(tmp_path / "first", "preprod"), keys(tmp_path / "second", "preprod")
     assert first == second
     held = tgt.client("secretsmanager").get_secret_value(SecretId="preprod-dashboard-api-key")
@@ -38,7 +39,7 @@ def test_verify_s_keys_are_the_emulator_s_in_a_fresh_state(
     the deployed ingestion reads, not a new random one."""
     moto_server.reset()
     tgt = Target("emulated", DEFAULT_REGION, moto_server.endpoint)
-    bootstrap.ensure(REPO, tmp_path / "deploying", "preprod", tgt)
+    backend.ensure(REPO, tmp_path / "deploying", "preprod", tgt)
     held = tgt.client("secretsmanager").get_secret_value(SecretId="preprod-newsapi-key")
-    keys = bootstrap.emulated_keys(REPO, tmp_path / "verifying", "preprod", tgt)
+    keys = backend.emulated_keys(REPO, tmp_path / "verifying", "preprod", tgt)
     assert keys["newsapi"] == held["SecretString"]

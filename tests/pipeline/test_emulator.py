@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulator
+from pipeline.adapters import emulator
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.pipeline

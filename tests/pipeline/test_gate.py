@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import decide, gate
+from pipeline import gate
+from pipeline.gate import inputs
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.pipeline
@@ -20,7 +21,7 @@ WEEKEND = "2026-11-21T12:00:00+00:00"  # a Saturday, inside the freeze
 def decision(
     event: str, commits: str | None, metadata: str | None, at: str = OPEN_HOURS
 ) -> gate.Decision:
-    return decide.from_files(
+    return inputs.from_files(
         REPO,
         FIX / "events" / f"{event}.json",
         FIX / "commits" / f"{commits}.json" if commits else None,
@@ -246,7 +247,7 @@ def test_security_exemption_is_a_policy_choice(tmp_path: Path) -> None:
     )
     policy = tmp_path / "policy.yaml"
     policy.write_text(text)
-    result = decide.from_files(
+    result = inputs.from_files(
         REPO,
         FIX / "events" / "dependabot_pip_security.json",
         FIX / "commits" / "dependabot_patch.json",

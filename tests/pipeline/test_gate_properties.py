@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import gate
-from pipeline.change import Change, Commit
+from pipeline.gate.change import Change, Commit
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.pipeline

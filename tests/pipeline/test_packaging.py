@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import packaging
+from pipeline.stages import packaging
 from tests.conftest import REPO
 from tests.pipeline.conftest import clone
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulator, source
+from pipeline.adapters import emulator
+from pipeline.state import source
 from tests.pipeline.conftest import Cli, failing_terraform
 
 pytestmark = pytest.mark.pipeline

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import awserrors, deploy, promotion, source
+from pipeline.adapters import aws_errors
 from pipeline.errors import StageFailedError
-from pipeline.runrecord import RunRecord
-from pipeline.stages import StageRunner
+from pipeline.promotion import first
+from pipeline.promotion.recorded import StageRunner
+from pipeline.stages import deploy
+from pipeline.state import source
+from pipeline.state.run_record import RunRecord
 from tests.pipeline.conftest import Cli, clone
 
 pytestmark = pytest.mark.pipeline
@@ -59,9 +62,9 @@ def test_digest_mismatch_is_refused_and_live_stays(
     _commit(work, str(init.relative_to(work)), init.read_text() + "# next release\n")
     tgt = cli.target()
     record = RunRecord.create(tmp_path, "test", {})
-    run = promotion.Promotion(
+    run = first.Promotion(
         work, cli.state, "preprod", source.read(work), tgt, record,
-        StageRunner(translate=awserrors.translate),
+        StageRunner(translate=aws_errors.translate),
     )  # fmt: skip
     run.package()
     run.upload()

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import deploy, emulator, traffic
-from pipeline.ledger import LOCK, Ledger
+from pipeline.adapters import emulator
 from pipeline.runtime.functions import Runtime
+from pipeline.stages import deploy, traffic
+from pipeline.state.ledger import LOCK, Ledger
 from tests.pipeline.conftest import Cli, clone, failing_terraform
 from tests.pipeline.test_promote_failures import _commit
 

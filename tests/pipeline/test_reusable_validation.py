@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.promotion import reusable_validation
+from pipeline.promotion.first import reusable_validation
 
 pytestmark = pytest.mark.pipeline
 DIGESTS = {"analysis": "a" * 64, "dashboard": "d" * 64}

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from pipeline import emulator
+from pipeline.adapters import emulator
+from pipeline.adapters.target import Target
 from pipeline.errors import StageFailedError
-from pipeline.ledger import Ledger
 from pipeline.runtime import alarms, function_url, queues
 from pipeline.runtime.functions import Runtime
-from pipeline.target import Target
+from pipeline.state.ledger import Ledger
 
 pytestmark = pytest.mark.pipeline
 ROLE = "arn:aws:iam::123456789012:role/runtime-test"

@@ -2,16 +2,16 @@
 
 import pytest
 
-from pipeline import selftest
+from pipeline.cli import suite
 
 
 def test_parallel_by_default_one_module_per_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(selftest.os, "cpu_count", lambda: 2)
-    assert selftest.parallel_args(["tests/unit"]) == ["-n", "3", "--dist", "loadfile"]
-    monkeypatch.setattr(selftest.os, "cpu_count", lambda: 16)
-    assert selftest.parallel_args([])[:2] == ["-n", str(selftest.MAX_WORKERS)]
+    monkeypatch.setattr(suite.os, "cpu_count", lambda: 2)
+    assert suite.parallel_args(["tests/unit"]) == ["-n", "3", "--dist", "loadfile"]
+    monkeypatch.setattr(suite.os, "cpu_count", lambda: 16)
+    assert suite.parallel_args([])[:2] == ["-n", str(suite.MAX_WORKERS)]
 
 
 @pytest.mark.parametrize("args", [["-n", "0"], ["-n2"], ["--numprocesses=3"], ["-p", "no:xdist"]])
 def test_the_callers_choice_wins(args: list[str]) -> None:
-    assert selftest.parallel_args(args) == []
+    assert suite.parallel_args(args) == []

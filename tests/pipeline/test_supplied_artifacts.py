@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import packaging, source
 from pipeline.errors import RefusedError, UsageError
+from pipeline.stages import packaging
+from pipeline.state import source
 from tests.pipeline.conftest import Cli
 
 pytestmark = pytest.mark.pipeline

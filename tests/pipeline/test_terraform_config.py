@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import terraform
+from pipeline.adapters import terraform
 
 pytestmark = pytest.mark.pipeline
 

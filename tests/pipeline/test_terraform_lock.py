@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline import bootstrap, emulator, tflock
+from pipeline.adapters import emulator
+from pipeline.adapters.terraform import backend, state_lock
+from pipeline.adapters.terraform.workspace import Workspace
 from pipeline.errors import StageFailedError
-from pipeline.stages import StageLog
-from pipeline.terraform import Workspace
+from pipeline.state.stage_log import StageLog
 from tests.conftest import REPO
 from tests.environments import emulated
 
@@ -40,24 +41,24 @@ Lock Info:
 
 
 def test_a_conflict_message_is_read_into_the_lock_it_names() -> None:
-    lock = tflock.conflict(SEEN)
-    assert lock == tflock.HeldLock(
+    lock = state_lock.conflict(SEEN)
+    assert lock == state_lock.HeldLock(
         "2d4c14f9-557c-201d-8678-612d9214d4fe",
         "root@vm",
         "OperationTypeApply",
         datetime(2026, 11, 22, 8, 36, 41, 11635, tzinfo=UTC),
     )
-    assert tflock.conflict("Error: Invalid reference\n  ID: x") is None
+    assert state_lock.conflict("Error: Invalid reference\n  ID: x") is None
 
 
 def test_only_a_lock_of_this_holder_created_after_the_start_is_the_commands_own() -> None:
-    lock = tflock.conflict(SEEN)
+    lock = state_lock.conflict(SEEN)
     assert lock is not None
-    mine = tflock.HeldLock(lock.id, tflock.this_holder(), lock.operation, lock.created)
-    assert tflock.left_by_this_command(mine, lock.created.timestamp() - 1)
-    assert not tflock.left_by_this_command(mine, lock.created.timestamp() + 1)
-    other = tflock.HeldLock(lock.id, "ops@laptop", lock.operation, lock.created)
-    assert not tflock.left_by_this_command(other, lock.created.timestamp() - 1)
+    mine = state_lock.HeldLock(lock.id, state_lock.this_holder(), lock.operation, lock.created)
+    assert state_lock.left_by_this_command(mine, lock.created.timestamp() - 1)
+    assert not state_lock.left_by_this_command(mine, lock.created.timestamp() + 1)
+    other = state_lock.HeldLock(lock.id, "ops@laptop", lock.operation, lock.created)
+    assert not state_lock.left_by_this_command(other, lock.created.timestamp() - 1)
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +67,10 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Worksp
     try:
         target = emulated(server)
         state = tmp_path_factory.mktemp("lock-state")
-        backend = bootstrap.ensure(REPO, state, ENV, target)
+        config = backend.ensure(REPO, state, ENV, target)
         work = Workspace.prepare(REPO, state, ENV, target)
         work.init(StageLog())
-        yield work, {"target": target, **backend}
+        yield work, {"target": target, **config}
     finally:
         server.stop()
 
@@ -111,7 +112,7 @@ def test_its_own_lock_is_released_and_the_command_run_again(
     work, setup = workspace
     # The retried PutItem cannot be provoked on demand; a lock of this holder dated after the
     # command's start is what it leaves, so this one is dated a minute ahead.
-    lock_id = _forge_lock(setup, tflock.this_holder(), datetime.now(UTC) + timedelta(minutes=1))
+    lock_id = _forge_lock(setup, state_lock.this_holder(), datetime.now(UTC) + timedelta(minutes=1))
     log = StageLog()
     assert work.run(LOCKING, log) == 0
     text = "\n".join(log.lines)
@@ -130,7 +131,7 @@ def test_any_other_lock_is_left_alone(
     workspace: tuple[Workspace, dict], who: str, age: timedelta
 ) -> None:
     work, setup = workspace
-    holder = who or tflock.this_holder()
+    holder = who or state_lock.this_holder()
     lock_id = _forge_lock(setup, holder, datetime.now(UTC) + age)
     try:
         started = time.monotonic()

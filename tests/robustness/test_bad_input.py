@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import cli
+from pipeline.cli import commands
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.robustness
@@ -148,7 +148,7 @@ def cases() -> list[tuple[str, list[str], Setup | None, int, str]]:
 
 
 def cli_verbs() -> set[str]:
-    parser = cli.build_parser()
+    parser = commands.build_parser()
     [verbs] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return set(verbs.choices) - {"test"}  # `test` forwards unknown flags to pytest
 

@@ -10,9 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import cli, emulator, history, promote, replay, rollback, selftest, status, steps
-from pipeline import unit_tests as unit_tests_module
+from pipeline.adapters import emulator
+from pipeline.cli import commands, suite
 from pipeline.errors import RefusedError
+from pipeline.promotion import orchestrator, replay, rollback, verbs
+from pipeline.reports import history, status
+from pipeline.stages import unit_test as unit_tests_module
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.robustness
@@ -38,11 +41,11 @@ def refuse(*args: object, **kwargs: object) -> None:
 
 @pytest.fixture(autouse=True)
 def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for module, name in [(promote, "promote"), (steps, "package"), (steps, "apply"),
-                         (steps, "verify_live"), (rollback, "rollback"), (replay, "replay"),
-                         (history, "history"), (status, "status"), (selftest, "run"),
+    for module, name in [(orchestrator, "promote"), (verbs, "package"), (verbs, "apply"),
+                         (verbs, "verify_live"), (rollback, "rollback"), (replay, "replay"),
+                         (history, "history"), (status, "status"), (suite, "run"),
                          (unit_tests_module, "run"), (emulator, "ensure_running"),
-                         (emulator, "stop_background"), (cli.subprocess, "run")]:  # fmt: skip
+                         (emulator, "stop_background"), (commands.subprocess, "run")]:  # fmt: skip
         monkeypatch.setattr(module, name, refuse)
     monkeypatch.setenv("PIPELINE_STATE_DIR", str(tmp_path))
     monkeypatch.setenv("PIPELINE_ROOT", str(REPO))
@@ -56,7 +59,7 @@ def stubbed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @given(argv=ARGV)
 def test_any_argument_list_ends_in_a_known_exit_code(argv: list[str], stubbed: Path) -> None:
     try:
-        code = cli.main(argv)
+        code = commands.main(argv)
     except SystemExit as exit_:  # argparse: --help or a usage error
         code = exit_.code if isinstance(exit_.code, int) else 2
     assert code in {0, 1, 2, 3}

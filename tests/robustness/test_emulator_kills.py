@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import emulator
+from pipeline.adapters import emulator
 from tests.conftest import REPO
 from tests.environments import validated_upstream
 from tests.pipeline.conftest import Cli, clone

@@ -15,8 +15,9 @@ import requests
 
 from news_canary.probe import probe
 from news_ingestion.newsapi import UpstreamUnavailableError, fetch_articles
-from pipeline import change, gate
-from pipeline.fake_newsapi import FakeNewsApi, load_scenarios
+from pipeline import gate
+from pipeline.adapters.fake_newsapi import FakeNewsApi, load_scenarios
+from pipeline.gate import change
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.robustness

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline import decide, gate
+from pipeline import gate
 from pipeline.errors import UsageError
+from pipeline.gate import inputs
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.robustness
@@ -74,7 +75,7 @@ def decide_from(event: Any, commits: Any, meta: Any) -> gate.Decision:
         for name, value in (("event", event), ("commits", commits), ("metadata", meta)):
             paths[name] = Path(tmp) / f"{name}.json"
             paths[name].write_text(json.dumps(value))
-        return decide.from_files(
+        return inputs.from_files(
             REPO, paths["event"], paths["commits"], paths["metadata"], None, WEEKDAY
         )
 

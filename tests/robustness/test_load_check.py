@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from pipeline import emulator
-from pipeline.target import Target
+from pipeline.adapters import emulator
+from pipeline.adapters.target import Target
 from tests.conftest import REPO
 from tests.integration.test_load import REFERENCE_QUERY_MS, budget_scale, items_query
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from pipeline import tools
+from pipeline.adapters import tools
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.static

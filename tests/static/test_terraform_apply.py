@@ -10,9 +10,10 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from pipeline import emulator, plandiff
-from pipeline.promotion import PLAN_FILE, Promotion
-from pipeline.stages import StageLog
+from pipeline.adapters import emulator
+from pipeline.adapters.terraform import plan_diff
+from pipeline.promotion.first import PLAN_FILE, Promotion
+from pipeline.state.stage_log import StageLog
 from tests.conftest import REPO
 from tests.environments import deploy_all, emulated
 
@@ -85,11 +86,11 @@ def test_second_plan_has_no_changes_but_known_emulator_diffs(
     env: str, plans: dict[str, tuple[bool, dict]]
 ) -> None:
     changed, plan = plans[env]
-    assert plandiff.unexplained(plan, emulated=True) == []
-    explained = [c for c in plandiff.changes(plan) if c.emulator_reason()]
+    assert plan_diff.unexplained(plan, emulated=True) == []
+    explained = [c for c in plan_diff.changes(plan) if c.emulator_reason()]
     # Exactly the listed emulator difference, and only while moto reports it.
     assert changed == bool(explained)
-    assert {c.type for c in explained} <= {t for t, _ in plandiff.EMULATOR_DIFFS}
+    assert {c.type for c in explained} <= {t for t, _ in plan_diff.EMULATOR_DIFFS}
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import terraform
-from pipeline.stages import StageLog
-from pipeline.target import DEFAULT_REGION, Target
+from pipeline.adapters import terraform
+from pipeline.adapters.target import DEFAULT_REGION, Target
+from pipeline.state.stage_log import StageLog
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.static

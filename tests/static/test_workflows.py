@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pipeline import project, tools
+from pipeline.adapters import tools
+from pipeline.state import project
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.static

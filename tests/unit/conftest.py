@@ -11,7 +11,7 @@ import pytest
 
 from news_common import items
 from news_common.secrets import clear_cache
-from pipeline.fake_newsapi import FakeNewsApi, load_scenarios
+from pipeline.adapters.fake_newsapi import FakeNewsApi, load_scenarios
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit

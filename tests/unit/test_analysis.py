@@ -8,7 +8,7 @@ from news_analysis.handler import handler
 from news_analysis.sentiment import score
 from news_dashboard.handler import handler as dashboard
 from news_ingestion.handler import handler as ingest
-from pipeline.fake_newsapi import FakeNewsApi
+from pipeline.adapters.fake_newsapi import FakeNewsApi
 from tests.unit.conftest import App
 from tests.unit.events import function_url_event, sns_envelope, sqs_event
 from tests.unit.test_ingestion import SUCCESS

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from news_canary.handler import CanaryFailedError, handler
-from pipeline.emulator import free_port
+from pipeline.adapters.emulator import free_port
 from tests.unit.conftest import App
 
 pytestmark = pytest.mark.unit

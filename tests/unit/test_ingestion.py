@@ -12,7 +12,7 @@ from news_ingestion.newsapi import (
     RateLimitedError,
     UpstreamUnavailableError,
 )
-from pipeline.fake_newsapi import FakeNewsApi
+from pipeline.adapters.fake_newsapi import FakeNewsApi
 from tests.unit.conftest import App
 
 pytestmark = pytest.mark.unit

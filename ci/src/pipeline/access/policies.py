@@ -11,9 +11,9 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
-from pipeline.access import sessions
 from pipeline.access.actions import Lookup
-from pipeline.target import EMULATED_KEYS, SERVICE_CREDENTIALS, Target
+from pipeline.adapters import sessions
+from pipeline.adapters.target import EMULATED_KEYS, SERVICE_CREDENTIALS, Target
 
 ADMINISTRATOR = "the emulated account administrator"
 SERVICE = "the AWS service (emulated runtime)"

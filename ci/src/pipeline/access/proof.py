@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import tools
 from pipeline.access import recording
 from pipeline.access.actions import Request, Unplaced, requests_for
 from pipeline.access.policies import Applied, Role
+from pipeline.adapters import tools
 from pipeline.errors import UsageError
 
 SIMULATOR = "@cloud-copilot/iam-simulate"

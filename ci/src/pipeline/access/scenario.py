@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import awserrors, emulator, project, target
 from pipeline.access import policies, proof, recording
+from pipeline.adapters import aws_errors, emulator, target
 from pipeline.errors import PipelineError, StageFailedError
-from pipeline.runrecord import RunRecord
-from pipeline.stages import Listener, StageRunner
+from pipeline.promotion.recorded import Listener, StageRunner
+from pipeline.state import project
+from pipeline.state.run_record import RunRecord
 
 APPROVAL = "access proof: a fresh emulated account"
 STEP_TIMEOUT = 1800.0
@@ -147,7 +148,7 @@ def check(repo: Path, listener: Listener) -> tuple[int, str, Path]:
     """Run the scenario and the proof; returns (exit code, summary line, run record path)."""
     state = project.state_dir(repo)
     record = RunRecord.create(state, "check-iam", {})
-    runner = StageRunner(listener, record.add_stage, awserrors.translate)
+    runner = StageRunner(listener, record.add_stage, aws_errors.translate)
     scenario = Proof(repo, state / "access-proof")
     exit_code, message = 0, ""
     try:

@@ -11,9 +11,10 @@ alarm with a 5-minute period looks at the last 5 seconds of data."""
 import operator
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipeline.target import Target
+if TYPE_CHECKING:  # the target adapter reaches this module; importing it back would be a cycle
+    from pipeline.adapters.target import Target
 
 TIME_SCALE = 60
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
@@ -34,7 +35,7 @@ def lambda_metrics(function: str, failed: bool, duration_ms: float) -> list[dict
     ]  # fmt: skip
 
 
-def sample_queue_depths(target: Target, prefix: str) -> None:
+def sample_queue_depths(target: "Target", prefix: str) -> None:
     sqs, cloudwatch = target.client("sqs"), target.client("cloudwatch")
     for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
         visible = sqs.get_queue_attributes(
@@ -64,7 +65,7 @@ def breaching(alarm: dict[str, Any], datapoints: list[dict[str, Any]]) -> bool |
     return hits >= min(needed, len(datapoints))
 
 
-def evaluate(target: Target, prefix: str, now: datetime | None = None) -> dict[str, str]:
+def evaluate(target: "Target", prefix: str, now: datetime | None = None) -> dict[str, str]:
     """Evaluate every metric alarm whose name starts with `prefix`; returns name → state. This is
     CloudWatch's own work, so it calls as the service, whoever asks."""
     target = target.as_service()

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.adapters.target import Target
 from pipeline.errors import StageFailedError
-from pipeline.ledger import Ledger
 from pipeline.runtime import alarms, layer
 from pipeline.runtime.sandbox import FunctionSpec, Pool, SandboxDied
-from pipeline.target import Target
+from pipeline.state.ledger import Ledger
 
 ALIAS = "live"
 

@@ -1,0 +1,83 @@
+"""`pipeline test`: the repository's whole test suite plus ruff, as CI runs it."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from pipeline.cli import console
+from pipeline.errors import UsageError
+
+# Most of the suite waits on Terraform and the emulator rather than on a CPU, so it runs on more
+# pytest-xdist workers than there are cores. Each test module stays on one worker (`loadfile`),
+# so module- and session-scoped deployments are built once per worker that needs them.
+WORKERS_PER_CPU = 2
+MAX_WORKERS = 3
+
+
+def parallel_args(pytest_args: list[str]) -> list[str]:
+    """xdist's arguments, unless the caller chose its own or asked for one process (-p no:xdist
+    or -n 0)."""
+    chosen = any(a.startswith(("-n", "--numprocesses")) for a in pytest_args)
+    if chosen or "no:xdist" in pytest_args:
+        return []
+    workers = min(MAX_WORKERS, WORKERS_PER_CPU * (os.cpu_count() or 1))
+    return ["-n", str(workers), "--dist", "loadfile"]
+
+
+# The Dagger module executed runs whole promotions in sandboxes: it runs after the rest of the
+# suite, on its own, so its load never overlaps the suites whose emulated budgets it would skew.
+ALONE = "tests/dagger/test_execution.py"
+# Debian packages the suite needs, by the command each provides: the Dagger executor's sandboxes
+# (bubblewrap) and its service networks (iproute2).
+DEBIAN_PACKAGES = {"bwrap": "bubblewrap", "ip": "iproute2"}
+
+
+def ensure_debian_packages() -> None:
+    """Install what is missing, as root with apt (CI's machines); elsewhere say what to run."""
+    missing = sorted(pkg for command, pkg in DEBIAN_PACKAGES.items() if not shutil.which(command))
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise UsageError(
+            f"the test suite needs {', '.join(missing)}; install them "
+            f"(`sudo apt-get install {' '.join(missing)}`) and run it again"
+        )
+    console.err.print(f"[bold]▶ apt-get install {' '.join(missing)}[/]")
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing]
+    for command in (["apt-get", "update", "-qq"], install):
+        if subprocess.run(command, check=False).returncode != 0:
+            raise UsageError(f"`{' '.join(command)}` failed; install {', '.join(missing)} by hand")
+
+
+def run(repo: Path, pytest_args: list[str]) -> int:
+    """Lint first (fast), then pytest last so that its summary line closes the output."""
+    if not pytest_args or any("dagger" in arg for arg in pytest_args):
+        ensure_debian_packages()
+    lint = {
+        "ruff check": [sys.executable, "-m", "ruff", "check", "."],
+        "ruff format --check": [sys.executable, "-m", "ruff", "format", "--check", "."],
+    }
+    failed = []
+    for name, command in lint.items():
+        console.err.print(f"[bold]▶ {name}[/]")
+        if subprocess.run(command, cwd=repo, check=False).returncode != 0:
+            failed.append(name)
+    runs = {"pytest": [*parallel_args(pytest_args), *pytest_args]}
+    if not pytest_args:
+        runs = {
+            "pytest": [*parallel_args([]), "--ignore", ALONE],
+            f"pytest {ALONE} (the Dagger module executed, alone)": ["-p", "no:xdist", ALONE],
+        }
+    codes = []
+    for name, args in runs.items():
+        console.err.print(f"[bold]▶ {name}[/]")
+        command = [sys.executable, "-m", "pytest", *args]
+        codes.append(subprocess.run(command, cwd=repo, check=False).returncode)
+    code = next((c for c in codes if c != 0), 0)
+    if failed:
+        fix = ".venv/bin/ruff format . && .venv/bin/ruff check --fix ."
+        console.error(f"{', '.join(failed)} failed; fix with `{fix}`")
+        return 1
+    return code

@@ -1,0 +1,1 @@
+"""Read-only views of the ledgers: status, history, DORA metrics."""
