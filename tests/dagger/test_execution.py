@@ -243,6 +243,14 @@ def test_a_refused_promotion_returns_its_outcome(world: dict) -> None:
     assert refused["exit_code"] == 3 and "requires an approval" in refused["message"]
 
 
+def test_an_environment_no_tfvars_defines_gets_the_cli_s_error(world: dict) -> None:
+    result = outcome(world["call"]("promote", env="staging"))
+    assert result["exit_code"] == 2, result
+    assert result["message"].startswith("unknown environment 'staging'; valid environments are: ")
+    history = world["call"]("history", env="staging")
+    assert history.exit_code == 1 and "unknown environment 'staging'" in history.output
+
+
 def test_a_malformed_approval_is_refused_with_its_outcome(world: dict) -> None:
     result = outcome(world["call"]("promote", env="prod", approve="nobody"))
     assert result["exit_code"] == 2 and "NAME: REASON" in result["message"], result

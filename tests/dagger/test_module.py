@@ -13,7 +13,7 @@ import dagger
 import pytest
 from dagger import dag
 
-from newsflow import EmulatorKind, Env, Newsflow, images
+from newsflow import EmulatorKind, Newsflow, images
 from pipeline.cli import commands
 from tests.dagger.fake_engine import FakeSession, install, load_schema, uninstall
 
@@ -121,7 +121,8 @@ def test_functions_arguments_types_and_defaults() -> None:
     }  # fmt: skip
     assert set(signature["promote"]) == {"env", "event", "commits", "metadata", "policy", "at",
                                          "approve", "unquarantine", "break_lock"}  # fmt: skip
-    assert signature["promote"]["env"][0] == str(Env)
+    # Any name the tfvars define: the CLI inside the container checks it, as on a laptop.
+    assert signature["promote"]["env"][0] == str(str)
     assert signature["promote"]["event"][1] is None and signature["promote"]["approve"][1] is None
     assert set(signature["rollback"]) == {"env", "to", "break_lock"}
     assert set(signature["gate"]) == {"event", "commits", "metadata", "policy", "at"}
@@ -129,8 +130,6 @@ def test_functions_arguments_types_and_defaults() -> None:
     assert set(signature["history"]) == {"env", "limit"}
     for name in ("apply", "verify"):
         assert set(signature[name]) == {"env"}
-    assert [e.value for e in Env] == sorted(p.stem for p in (REPO / "terraform" / "environments")
-                                            .glob("*.tfvars"))  # fmt: skip
 
 
 def test_every_argument_has_a_doc_and_side_effects_are_never_cached() -> None:
@@ -163,14 +162,14 @@ def test_the_engine_version_is_the_locked_sdk_version() -> None:
 CALLS = {
     "unit_test": lambda m: m.unit_test(),
     "package": lambda m: m.package(),
-    "apply": lambda m: m.apply(env=Env.PREPROD),
-    "verify": lambda m: m.verify(env=Env.PREPROD),
-    "promote": lambda m: m.promote(env=Env.PROD, event=dag.file("event.json", "{}"),
+    "apply": lambda m: m.apply(env="preprod"),
+    "verify": lambda m: m.verify(env="preprod"),
+    "promote": lambda m: m.promote(env="prod", event=dag.file("event.json", "{}"),
                                    approve="alice: reviewed"),
-    "rollback": lambda m: m.rollback(env=Env.PROD, to="abc1234"),
+    "rollback": lambda m: m.rollback(env="prod", to="abc1234"),
     "gate": lambda m: m.gate(event=dag.file("event.json", "{}"), at="2026-11-18T12:00:00+00:00"),
     "status": lambda m: m.status(),
-    "history": lambda m: m.history(env=Env.PROD),
+    "history": lambda m: m.history(env="prod"),
     "metrics": lambda m: m.metrics(),
     "replay": lambda m: m.replay(record=dag.file("run.json", "{}")),
     "lint": lambda m: m.lint(),

@@ -1,5 +1,5 @@
 """The newsflow Dagger module: the pipeline's steps in pinned containers."""
 
-from newsflow.main import EmulatorKind, Env, Newsflow
+from newsflow.main import EmulatorKind, Newsflow
 
-__all__ = ["EmulatorKind", "Env", "Newsflow"]
+__all__ = ["EmulatorKind", "Newsflow"]

@@ -54,17 +54,6 @@ TF_PLUGIN_CACHE = "/root/.terraform.d/plugin-cache"
 
 
 @enum_type
-class Env(enum.Enum):
-    """An environment from terraform/environments/*.tfvars."""
-
-    PREPROD = "preprod"
-    """Every change lands here first and is verified end to end."""
-
-    PROD = "prod"
-    """Takes only what preprod validated, progressively, with automatic rollback."""
-
-
-@enum_type
 class EmulatorKind(enum.Enum):
     """The AWS emulator a step uses when no AWS credentials are given."""
 
@@ -78,7 +67,10 @@ class EmulatorKind(enum.Enum):
 @object_type
 class Newsflow:
     """The newsflow promotion pipeline: unit tests, packaging, Terraform, verification and
-    progressive promotion, the same steps `./pipeline` runs."""
+    progressive promotion, the same steps `./pipeline` runs.
+
+    An `env` argument is any name terraform/environments/*.tfvars defines; the module passes it
+    on as given, so `./pipeline` checks it with the same rule and error as on a laptop."""
 
     source: Annotated[
         dagger.Directory,
@@ -261,24 +253,24 @@ class Newsflow:
         return self.packaged().directory(ARTIFACTS)
 
     @function(cache="never")
-    async def apply(self, env: Annotated[Env, Doc("Environment to apply")]) -> str:
+    async def apply(self, env: Annotated[str, Doc("Environment to apply")]) -> str:
         """Upload the artifact and `terraform apply` an environment; `live` does not move. The
         first environment's artifact comes from the package container."""
-        args, ctr = ["apply", "--env", env.value], self.tools()
-        if env.value == await self.first_environment():
+        args, ctr = ["apply", "--env", env], self.tools()
+        if env == await self.first_environment():
             ctr = ctr.with_directory(ARTIFACTS, self.package())
             args += ["--artifacts", ARTIFACTS]
         return await self.report(self.against_target(args, ctr))
 
     @function(cache="never")
-    async def verify(self, env: Annotated[Env, Doc("Environment to verify")]) -> str:
+    async def verify(self, env: Annotated[str, Doc("Environment to verify")]) -> str:
         """Run the integration and canary suites against what the environment runs now."""
-        return await self.report(self.against_target(["verify", "--env", env.value]))
+        return await self.report(self.against_target(["verify", "--env", env]))
 
     @function(cache="never")
     async def promote(
         self,
-        env: Annotated[Env, Doc("Environment to promote to")],
+        env: Annotated[str, Doc("Environment to promote to")],
         event: Annotated[dagger.File | None, Doc("GitHub pull_request event JSON")] = None,
         commits: Annotated[dagger.File | None, Doc("The PR's commits (REST API JSON)")] = None,
         metadata: Annotated[dagger.File | None, Doc("dependabot/fetch-metadata outputs")] = None,
@@ -297,9 +289,9 @@ class Newsflow:
 
         The first environment's unit tests and packaging run in their own containers, without
         credentials; only the deploy container gets the artifact and the credentials."""
-        args = ["promote", "--env", env.value]
+        args = ["promote", "--env", env]
         ctr = self.tools()
-        if env.value == await self.first_environment():
+        if env == await self.first_environment():
             tested = self.unit_tested()
             if await tested.exit_code() != 0:
                 return tested.directory(EXPORT)
@@ -319,14 +311,14 @@ class Newsflow:
     @function(cache="never")
     async def rollback(
         self,
-        env: Annotated[Env, Doc("Environment to roll back")],
+        env: Annotated[str, Doc("Environment to roll back")],
         to: Annotated[str | None, Doc("Sha to return to (default: the previous good one)")] = None,
         break_lock: Annotated[
             str | None, Doc('Take the lock of a run that died, "NAME: REASON"')
         ] = None,
     ) -> str:
         """Move `live` back to what an earlier sha deployed (`./pipeline rollback`)."""
-        args = ["rollback", "--env", env.value] + (["--to", to] if to else [])
+        args = ["rollback", "--env", env] + (["--to", to] if to else [])
         args += ["--break-lock", break_lock] if break_lock else []
         return await self.report(self.against_target([*args, "--json"]))
 
@@ -357,23 +349,23 @@ class Newsflow:
     @function(cache="never")
     async def history(
         self,
-        env: Annotated[Env, Doc("Environment whose ledger to list")],
+        env: Annotated[str, Doc("Environment whose ledger to list")],
         limit: Annotated[int | None, Doc("Show at most this many entries")] = None,
     ) -> str:
         """An environment's ledger, newest first (`./pipeline history`)."""
-        args = ["history", "--env", env.value, "--json"]
+        args = ["history", "--env", env, "--json"]
         return await self.report(self.against_target(args + (["--limit", str(limit)] if limit
                                                               else [])))  # fmt: skip
 
     @function(cache="never")
     async def metrics(
         self,
-        env: Annotated[Env | None, Doc("Environment (default: the last in promotion_order)")] = (
+        env: Annotated[str | None, Doc("Environment (default: the last in promotion_order)")] = (
             None
         ),
     ) -> str:
         """DORA metrics from an environment's ledger (`./pipeline metrics`)."""
-        args = ["metrics", "--json"] + (["--env", env.value] if env else [])
+        args = ["metrics", "--json"] + (["--env", env] if env else [])
         return await self.report(self.against_target(args))
 
     @function(cache="never")

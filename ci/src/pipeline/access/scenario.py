@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.access import policies, proof, recording
-from pipeline.adapters import aws_errors, emulator, target
-from pipeline.errors import PipelineError, StageFailedError
-from pipeline.promotion.recorded import Listener, StageRunner
+from pipeline.adapters import emulator, target
+from pipeline.errors import StageFailedError
+from pipeline.promotion.recorded import Listener, Outcome, RecordedRun
 from pipeline.state import project
-from pipeline.state.run_record import RunRecord
 
 APPROVAL = "access proof: a fresh emulated account"
 STEP_TIMEOUT = 1800.0
@@ -58,7 +57,7 @@ class Proof:
         recording.start(emulator.ensure_running(self.state)[0].endpoint)
 
     def steps(self) -> list[tuple[str, list[str]]]:
-        envs = project.settings(self.snapshot).get("promotion_order") or ["preprod", "prod"]
+        envs = project.promotion_order(self.snapshot).order
         found = []
         for env in envs:
             approval = [] if env == envs[0] else ["--approve", APPROVAL]
@@ -96,7 +95,12 @@ class Proof:
         tools_dir = project.state_dir(self.repo) / "tools"
         applied = policies.read(self.admin(), self.state)
         report = proof.evaluate(self.entries, applied, tools_dir)
-        repository = target.tfvar(self.snapshot, "prod", "github_repository") or ""
+        repository = (
+            target.tfvar(
+                self.snapshot, project.promotion_order(self.snapshot).last, "github_repository"
+            )
+            or ""
+        )
         environments = github_environments(self.snapshot)
         report.trust = proof.trust_findings(applied, repository, environments, tools_dir)
         return report
@@ -144,40 +148,37 @@ def snapshot(repo: Path, destination: Path) -> str:
                           check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
 
 
-def check(repo: Path, listener: Listener) -> tuple[int, str, Path]:
-    """Run the scenario and the proof; returns (exit code, summary line, run record path)."""
+def check(repo: Path, listener: Listener) -> Outcome:
+    """Run the scenario and evaluate every call it made; the Outcome's message is the summary."""
     state = project.state_dir(repo)
-    record = RunRecord.create(state, "check-iam", {})
-    runner = StageRunner(listener, record.add_stage, aws_errors.translate)
+    run = RecordedRun(state, "check-iam", {}, listener, env="-", target="emulated")
     scenario = Proof(repo, state / "access-proof")
-    exit_code, message = 0, ""
     try:
-        with runner.stage("snapshot") as log:
-            scenario.prepare()
-            log.detail = f"{scenario.sha[:12]} on a fresh emulator, recording"
-        try:
-            for name, args in scenario.steps():
-                with runner.stage(name) as log:
-                    scenario.run(name, args)
-        finally:
-            scenario.finish_recording()
-        with runner.stage("evaluate") as log:
-            report = scenario.evaluate()
-            record.data["access"] = report.to_json()
-            (scenario.directory / "report.json").write_text(json.dumps(report.to_json(), indent=2))
-            log.detail = report.summary()
-            for problem in report.problems():
-                log.write(problem)
-            if not report.ok:
-                raise StageFailedError(
-                    f"{report.summary()}: " + "; ".join(report.problems()[:5])
-                    + (f" and {len(report.problems()) - 5} more" if len(report.problems()) > 5
-                       else "")
-                )  # fmt: skip
-            message = report.summary()
-    except PipelineError as exc:
-        exit_code, message = exc.exit_code, str(exc)
+        with run.stages(""):
+            with run.runner.stage("snapshot") as log:
+                scenario.prepare()
+                run.sha = scenario.sha
+                log.detail = f"{scenario.sha[:12]} on a fresh emulator, recording"
+            try:
+                for name, args in scenario.steps():
+                    with run.runner.stage(name) as log:
+                        scenario.run(name, args)
+            finally:
+                scenario.finish_recording()
+            with run.runner.stage("evaluate") as log:
+                report = scenario.evaluate()
+                run.record.data["access"] = report.to_json()
+                (scenario.directory / "report.json").write_text(
+                    json.dumps(report.to_json(), indent=2)
+                )
+                log.detail = report.summary()
+                problems = report.problems()
+                for problem in problems:
+                    log.write(problem)
+                if not report.ok:
+                    more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+                    raise StageFailedError(f"{report.summary()}: " + "; ".join(problems[:5]) + more)
+                run.message = report.summary()
     finally:
         scenario.close()
-    record.finish("ok" if exit_code == 0 else "failed", exit_code, message=message)
-    return exit_code, message, record.path
+    return run.finish()

@@ -16,9 +16,10 @@ from typing import Any
 from pipeline.access import scenario
 from pipeline.adapters import emulator, target
 from pipeline.cli import console, suite
-from pipeline.errors import PipelineError
+from pipeline.errors import PipelineError, result_of
 from pipeline.gate import inputs
 from pipeline.promotion import job_summary, orchestrator, replay, rollback, verbs
+from pipeline.promotion.recorded import Outcome
 from pipeline.reports import history, metrics, status
 from pipeline.state import project
 from pipeline.state.ledger import Ledger
@@ -83,7 +84,7 @@ def _promote(args: argparse.Namespace) -> int:
     return _report(args, outcome, "promotion")
 
 
-def _report(args: argparse.Namespace, outcome: orchestrator.Outcome, title: str) -> int:
+def _report(args: argparse.Namespace, outcome: Outcome, title: str) -> int:
     """The closing table, the run record's path, --json and --export, for every run verb."""
     console.summary(title, [outcome.summary_row()])
     console.err.print(f"run record: {outcome.record_path}")
@@ -93,7 +94,7 @@ def _report(args: argparse.Namespace, outcome: orchestrator.Outcome, title: str)
     return outcome.exit_code
 
 
-def export(directory: Path, outcome: orchestrator.Outcome) -> None:
+def export(directory: Path, outcome: Outcome) -> None:
     """run.json, outcome.json and job_summary.md in one directory, for CI to upload."""
     directory.mkdir(parents=True, exist_ok=True)
     record = json.loads(outcome.record_path.read_text())
@@ -106,7 +107,7 @@ def export_failure(directory: Path, env: str, exit_code: int, message: str) -> N
     """outcome.json and job_summary.md for a promotion that ended before its run record could be
     exported (refused before it began, or an internal error), so a caller still has them."""
     directory.mkdir(parents=True, exist_ok=True)
-    outcome = {"env": env, "result": orchestrator.run_result(exit_code), "exit_code": exit_code,
+    outcome = {"env": env, "result": result_of(exit_code), "exit_code": exit_code,
                "message": message, "run_record": None}  # fmt: skip
     (directory / "outcome.json").write_text(json.dumps(outcome, indent=2) + "\n")
     (directory / "job_summary.md").write_text(f"### promotion to {env}: {outcome['result']}\n\n"
@@ -136,15 +137,15 @@ def cmd_gate(args: argparse.Namespace) -> int:
     decision = inputs.from_files(
         repo, args.event, args.commits, args.metadata, args.policy, args.at
     )
-    console.err.print(
-        f"preprod [bold]{decision.preprod}[/], prod [bold]{decision.prod}[/] "
-        f"(GitHub environment {decision.environment})"
-    )
+    levels = ", ".join(f"{env} [bold]{level}[/]" for env, level in decision.levels.items())
+    console.err.print(f"{levels} (GitHub environment {decision.environment})")
     for reason in decision.reasons:
         console.err.print(f"  - {reason}")
     console.out.print_json(json.dumps(decision.to_json()))
     job_summary.append(
-        f"### gate: preprod `{decision.preprod}`, prod `{decision.prod}`\n\n"
+        "### gate: "
+        + ", ".join(f"{env} `{level}`" for env, level in decision.levels.items())
+        + "\n\n"
         + "\n".join(f"- {reason}" for reason in decision.reasons)
     )
     return 0
@@ -178,11 +179,11 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check_iam(args: argparse.Namespace) -> int:
-    exit_code, message, record_path = scenario.check(project.root(), console.progress)
-    (console.err.print if exit_code == 0 else console.error)(message)
-    console.err.print(f"run record: {record_path}")
-    _emit(args, json.loads(record_path.read_text()))
-    return exit_code
+    outcome = scenario.check(project.root(), console.progress)
+    (console.err.print if outcome.exit_code == 0 else console.error)(outcome.message)
+    console.err.print(f"run record: {outcome.record_path}")
+    _emit(args, json.loads(outcome.record_path.read_text()))  # the report is in the record
+    return outcome.exit_code
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -217,8 +218,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 def cmd_metrics(args: argparse.Namespace) -> int:
     repo = project.root()
-    order = project.settings(repo).get("promotion_order") or project.environments(repo)
-    env = project.check_environment(repo, args.env or order[-1])
+    env = project.check_environment(repo, args.env or project.promotion_order(repo).last)
     tgt = target.resolve(repo, project.state_dir(repo), env, args.target, start=False)
     ledger = Ledger(tgt, env) if tgt else None
     entries = ledger.deployments() if ledger and ledger.exists() else []

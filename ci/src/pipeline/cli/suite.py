@@ -1,4 +1,5 @@
-"""`pipeline test`: the repository's whole test suite plus ruff, as CI runs it."""
+"""`pipeline test`: the repository's whole test suite plus ruff and the import contracts, as
+CI runs it."""
 
 import os
 import shutil
@@ -58,6 +59,8 @@ def run(repo: Path, pytest_args: list[str]) -> int:
     lint = {
         "ruff check": [sys.executable, "-m", "ruff", "check", "."],
         "ruff format --check": [sys.executable, "-m", "ruff", "format", "--check", "."],
+        # The package layering rule: the contracts in pyproject.toml, [tool.importlinter].
+        "lint-imports": [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
     }
     failed = []
     for name, command in lint.items():
@@ -77,7 +80,11 @@ def run(repo: Path, pytest_args: list[str]) -> int:
         codes.append(subprocess.run(command, cwd=repo, check=False).returncode)
     code = next((c for c in codes if c != 0), 0)
     if failed:
-        fix = ".venv/bin/ruff format . && .venv/bin/ruff check --fix ."
-        console.error(f"{', '.join(failed)} failed; fix with `{fix}`")
+        fixes = {
+            "ruff check": "`.venv/bin/ruff check --fix .`",
+            "ruff format --check": "`.venv/bin/ruff format .`",
+            "lint-imports": "the import its report names (README, 'Architecture')",
+        }
+        console.error(f"{', '.join(failed)} failed; fix with {'; '.join(fixes[n] for n in failed)}")
         return 1
     return code

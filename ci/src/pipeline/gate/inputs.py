@@ -9,6 +9,8 @@ from typing import Any
 from pipeline import gate
 from pipeline.errors import UsageError
 from pipeline.gate import change, github
+from pipeline.state import project
+from pipeline.state.project import Environments
 
 DEFAULT_POLICY = Path("ci/policy.yaml")
 
@@ -45,7 +47,8 @@ def from_files(
     policy: Path | None,
     at: str | None,
 ) -> gate.Decision:
-    rules = gate.load_policy(policy or repo / DEFAULT_POLICY)
+    envs = project.promotion_order(repo)
+    rules = gate.load_policy(policy or repo / DEFAULT_POLICY, envs)
     moment = parse_time(at)
     raw_event = change.load_json(event, "event")
     meta = change.load_json(metadata, "metadata") if metadata else None
@@ -62,14 +65,17 @@ def from_files(
         number = pull_request.get("number") if isinstance(pull_request, dict) else None
         fetched = github.fetch_commits(number) if isinstance(number, int) else None
         commit_list = change.parse_commits(fetched) if fetched is not None else None
-    return gate.decide(change.read(raw_event, commit_list, meta), rules, moment)
+    return gate.decide(change.read(raw_event, commit_list, meta), rules, moment, envs)
 
 
-def without_event() -> gate.Decision:
-    """A local run with no pull request establishes nothing about the change: preprod takes it,
-    prod needs an approval."""
-    reason = "no pull-request event given: a local promotion; prod needs an approval (--approve)"
-    return gate.Decision("auto", "manual", {"source": "local"}, [reason])
+def without_event(envs: Environments) -> gate.Decision:
+    """A local run with no pull request establishes nothing about the change: an unprotected
+    environment takes it, a protected one needs an approval."""
+    protected = " and ".join(env for env in envs.order if env in envs.protected) or "nothing"
+    reason = f"no pull-request event given: a local promotion; {protected} needs an approval"
+    reason += " (--approve)"
+    levels = {env: "manual" if env in envs.protected else "auto" for env in envs.order}
+    return gate.Decision(levels, {"source": "local"}, [reason])
 
 
 def parse_approval(value: str | None, flag: str = "--approve") -> dict[str, str] | None:

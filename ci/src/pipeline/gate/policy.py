@@ -14,6 +14,7 @@ import yaml
 
 from pipeline.errors import UsageError
 from pipeline.gate.change import SEVERITY, Change, severity
+from pipeline.state.project import Environments
 
 LEVELS = ("auto", "manual", "block")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -23,8 +24,9 @@ GITHUB_ENVIRONMENT = {"auto": "production-auto", "manual": "production", "block"
 
 @dataclass
 class Decision:
-    preprod: str
-    prod: str
+    """A level (auto, manual, block) for each environment, in promotion order."""
+
+    levels: dict[str, str]
     change: dict[str, Any]
     reasons: list[str] = field(default_factory=list)
     emergency: bool = False
@@ -32,15 +34,23 @@ class Decision:
 
     @property
     def environment(self) -> str:
-        return GITHUB_ENVIRONMENT[self.prod]
+        """The GitHub environment the last environment's job runs in (its approval rule)."""
+        return GITHUB_ENVIRONMENT[list(self.levels.values())[-1]]
 
     def for_env(self, env: str) -> str:
-        return self.prod if env == "prod" else self.preprod
+        if env not in self.levels:
+            raise UsageError(
+                f"the gate decided for {', '.join(self.levels)}, not {env!r}; decide again with "
+                "this repository's promotion_order"
+            )
+        return self.levels[env]
+
+    def summary(self) -> str:
+        return ", ".join(f"{env} {level}" for env, level in self.levels.items())
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "preprod": self.preprod,
-            "prod": self.prod,
+            **self.levels,
             "environment": self.environment,
             "emergency": self.emergency,
             "frozen": self.frozen,
@@ -53,7 +63,10 @@ def stricter(a: str, b: str) -> str:
     return a if LEVELS.index(a) >= LEVELS.index(b) else b
 
 
-def load_policy(path: Path) -> dict[str, Any]:
+def load_policy(path: Path, envs: Environments) -> dict[str, Any]:
+    """The policy file, checked, with each decisions row resolved to one level per environment:
+    its own key if it names the environment, else `protected` for a protected environment and
+    `first` for any other."""
     try:
         policy = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -64,17 +77,36 @@ def load_policy(path: Path) -> dict[str, Any]:
     missing = [key for key in required if not isinstance(policy, dict) or key not in policy]
     if missing:
         raise UsageError(f"policy {path} lacks {', '.join(missing)}; see ci/policy.yaml")
-    for kind, row in policy["decisions"].items():
+    rows = policy["decisions"]
+    if not isinstance(rows, dict) or not all(isinstance(row, dict) for row in rows.values()):
+        raise UsageError(f"policy {path}: decisions must map each kind of change to a row")
+    for kind, row in rows.items():
         for env, level in row.items():
             if level not in LEVELS:
                 raise UsageError(
                     f"policy {path}: decisions.{kind}.{env} is {level!r}, not one of {LEVELS}"
                 )
+            if env not in (*envs.order, "first", "protected"):
+                raise UsageError(
+                    f"policy {path}: decisions.{kind} names {env!r}, which is not in "
+                    f"promotion_order ({', '.join(envs.order)}) nor first or protected"
+                )
+        rows[kind] = {env: _level(row, env, envs, f"policy {path}: decisions.{kind}")
+                      for env in envs.order}  # fmt: skip
     try:
         ZoneInfo(policy["freeze"]["timezone"])
     except (ZoneInfoNotFoundError, KeyError, ValueError):
         raise UsageError(f"policy {path}: freeze.timezone is not a known time zone") from None
     return policy
+
+
+def _level(row: dict[str, str], env: str, envs: Environments, where: str) -> str:
+    default = "protected" if env in envs.protected else "first"
+    if env in row:
+        return row[env]
+    if default in row:
+        return row[default]
+    raise UsageError(f"{where} gives no level for {env}; add `{env}:` or `{default}:`")
 
 
 def _dependabot(change: Change, policy: dict[str, Any], reasons: list[str]) -> bool:
@@ -142,18 +174,19 @@ def _pipeline_change(change: Change, policy: dict[str, Any]) -> str | None:
 
 
 def frozen_at(policy: dict[str, Any], at: datetime) -> str | None:
-    """The freeze window `at` falls in, described, or None."""
+    """The freeze window `at` falls in, described, or None; protected environments freeze."""
     freeze = policy["freeze"]
     local = at.astimezone(ZoneInfo(freeze["timezone"]))
     day, clock = DAYS[local.weekday()], local.strftime("%H:%M")
     for window in freeze.get("windows") or []:
         if day in window["days"] and window["from"] <= clock < window["to"]:
             span = f"{day} {window['from']}-{window['to']}"
-            return f"prod is frozen: {local:%a %H:%M %Z} is within {span}"
+            return f"{local:%a %H:%M %Z} is within {span}"
     return None
 
 
-def decide(change: Change, policy: dict[str, Any], at: datetime) -> Decision:
+def decide(change: Change, policy: dict[str, Any], at: datetime, envs: Environments) -> Decision:
+    """`policy` as load_policy returned it for the same `envs`."""
     reasons: list[str] = []
     rows = policy["decisions"]
     if change.base_branch != policy["base_branch"]:
@@ -161,7 +194,7 @@ def decide(change: Change, policy: dict[str, Any], at: datetime) -> Decision:
             f"base branch is {change.base_branch!r}, not {policy['base_branch']!r}: "
             "nothing to promote"
         )
-        return Decision("block", "block", change.to_json(), reasons)
+        return Decision(dict.fromkeys(envs.order, "block"), change.to_json(), reasons)
 
     is_bot = _dependabot(change, policy, reasons)
     security = False
@@ -186,31 +219,42 @@ def decide(change: Change, policy: dict[str, Any], at: datetime) -> Decision:
             kind = "dependabot_security_patch"
         else:
             kind = "dependabot_minor_or_patch"
-    preprod, prod = rows[kind]["preprod"], rows[kind]["prod"]
-    reasons.append(f"policy row {kind}: preprod {preprod}, prod {prod}")
+    levels = dict(rows[kind])
+    decision = Decision(levels, change.to_json(), reasons)
+    reasons.append(f"policy row {kind}: {decision.summary()}")
+    protected = [env for env in envs.order if env in envs.protected]
+    names = " and ".join(protected)
+
+    def tighten(to: str, which: list[str]) -> None:
+        for env in which:
+            levels[env] = stricter(levels[env], to)
 
     if is_bot:
         pipeline = _pipeline_change(change, policy)
-        if pipeline:
-            reasons.append(f"{pipeline}: prod needs an approval")
-            prod = stricter(prod, "manual")
+        if pipeline and protected:
+            reasons.append(f"{pipeline}: {names} needs an approval")
+            tighten("manual", protected)
         if change.metadata.get("maintainer-changes") in (True, "true"):
             reasons.append("maintainer-changes is true: the package changed hands, manual review")
-            preprod, prod = stricter(preprod, "manual"), stricter(prod, "manual")
+            tighten("manual", list(envs.order))
 
-    decision = Decision(preprod, prod, change.to_json(), reasons)
     window = frozen_at(policy, at)
-    if window:
+    if window and protected:
+        window = f"{names} {'is' if len(protected) == 1 else 'are'} frozen: {window}"
         decision.frozen = True
         emergency = _emergency(change, policy)
         if emergency:
             decision.emergency = True
-            decision.prod = stricter(prod, "manual")
+            tighten("manual", protected)
             reasons.append(f"{window}; emergency ({emergency}) skips the freeze but needs approval")
-        elif security and prod == "auto" and policy["freeze"].get("security_exempt"):
+        elif (
+            security
+            and all(levels[env] == "auto" for env in protected)
+            and policy["freeze"].get("security_exempt")
+        ):
             reasons.append(f"{window}; security patches are exempt by policy")
         else:
-            decision.prod = "block"
+            tighten("block", protected)
             reasons.append(window)
     return decision
 

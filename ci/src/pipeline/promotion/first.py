@@ -252,6 +252,17 @@ class Promotion:
             log.detail = f"{ledger.table}: {result}"
 
 
+def run(promotion: Promotion) -> None:
+    """The first environment's stages after the gate: it builds, so it tests, packages and
+    uploads before it applies, deploys and verifies."""
+    promotion.unit_test()
+    promotion.package()
+    promotion.upload()
+    promotion.apply()
+    promotion.deploy()
+    promotion.verify()
+
+
 def reusable_validation(
     validations: list[dict[str, Any]],
     digests: dict[str, str],

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipeline.adapters.target import Target
 from pipeline.errors import PipelineError, RefusedError, StageFailedError
@@ -29,11 +28,6 @@ class Validated:
     bucket: str
     keys: dict[str, str]
     run_id: str
-
-
-def predecessor(repo: Path, env: str) -> str | None:
-    order = project.settings(repo).get("promotion_order") or []
-    return order[order.index(env) - 1] if env in order and order.index(env) > 0 else None
 
 
 def code_sha256(hex_digest: str) -> str:
@@ -73,7 +67,7 @@ def find_validation(tgt: Target, source_env: str, sha: str) -> Validated:
     )
 
 
-class ProductionPromotion(Promotion):
+class FollowOnPromotion(Promotion):
     """The stages only a follow-on environment has; the shared ones come from Promotion."""
 
     validated_from: Validated | None = None
@@ -222,14 +216,18 @@ class ProductionPromotion(Promotion):
             )
 
 
-def run_production(
-    run: ProductionPromotion,
+def run(
+    run: FollowOnPromotion,
     source_env: str,
     unquarantine: dict[str, str] | None,
     break_lock: dict[str, str] | None = None,
+    *,
+    move_live: bool = True,
 ) -> None:
-    """The follow-on environment's stages after the gate; rolls back on a failure after `live`
-    started moving, then re-raises."""
+    """The follow-on environment's stages after the gate, under its lock: take the bytes the
+    environment before it validated, apply, then (unless `move_live` is False, as for
+    `pipeline apply`) move `live` progressively. A failure after `live` started moving rolls
+    back, then re-raises."""
     plan = traffic.load_plan(run.repo, run.tgt.kind)
     try:
         run.preconditions(source_env, unquarantine)
@@ -239,6 +237,8 @@ def run_production(
             run.apply()
         except PipelineError as exc:
             raise type(exc)(f"{exc}; live has not moved, so there is nothing to roll back") from exc
+        if not move_live:
+            return
         run.check()
         try:
             run.progressive(plan)

@@ -5,6 +5,8 @@ outcome on the run's page without opening the logs."""
 import os
 from typing import Any
 
+from pipeline import gate
+
 _ICON = {"ok": "✅", "failed": "❌", "refused": "⛔"}
 
 
@@ -42,7 +44,8 @@ def promotion_markdown(record: dict[str, Any]) -> str:
         approved = (
             f", approved by **{approval['approver']}**: {approval['reason']}" if approval else ""
         )
-        levels = f"preprod `{decision.get('preprod')}`, prod `{decision.get('prod')}`"
+        # The gate's JSON holds one key per environment, valued with a level.
+        levels = ", ".join(f"{k} `{v}`" for k, v in decision.items() if v in gate.LEVELS)
         lines.append(f"**Gate:** {levels}{approved}")
         lines.extend(f"- {reason}" for reason in decision.get("reasons", []))
         lines.append("")

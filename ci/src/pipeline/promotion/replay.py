@@ -17,8 +17,7 @@ from typing import Any
 
 from pipeline.adapters import emulator
 from pipeline.errors import RefusedError, UsageError
-from pipeline.promotion import follow_on
-from pipeline.state import run_record
+from pipeline.state import project, run_record
 
 PROMOTE_TIMEOUT = 1800
 
@@ -116,8 +115,9 @@ def replay(repo: Path, state: Path, record_path: Path) -> dict[str, Any]:
                     str(worktree), sha], check=True, capture_output=True)  # fmt: skip
     keep = state / "replays" / str(record.get("id"))
     try:
-        before = follow_on.predecessor(worktree, env)
-        if before:
+        order = project.promotion_order(worktree)
+        order.predecessor(env)  # refuses an environment the recorded commit does not promote to
+        for before in order.order[: order.order.index(env)]:
             first = _run(worktree, ["promote", "--env", before, "--target", "emulated", "--json"])
             if first.get("exit_code") != 0:
                 return {

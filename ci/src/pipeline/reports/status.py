@@ -49,5 +49,5 @@ def environment_status(repo: Path, state: Path, env: str, kind: str | None) -> d
 
 def status(repo: Path, kind: str | None) -> list[dict[str, Any]]:
     state = project.state_dir(repo)
-    order = project.settings(repo).get("promotion_order") or project.environments(repo)
+    order = project.promotion_order(repo).order
     return [environment_status(repo, state, env, kind) for env in order]

@@ -4,6 +4,7 @@ import getpass
 import os
 import socket
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,64 @@ def settings(repo: Path) -> dict[str, Any]:
 def protected_environments(repo: Path) -> set[str]:
     """Environments that take only clean, committed builds."""
     return set(settings(repo).get("protected_environments", []))
+
+
+# Keys of the gate's JSON beside one key per environment; an environment may not take one.
+RESERVED_NAMES = ("environment", "emergency", "frozen", "change", "reasons", "first", "protected")
+
+
+@dataclass(frozen=True)
+class Environments:
+    """The environments a change passes through, in order, and which of them are protected.
+    The first builds; each one after it takes only what the one before it validated."""
+
+    order: tuple[str, ...]
+    protected: frozenset[str]
+
+    @property
+    def first(self) -> str:
+        return self.order[0]
+
+    @property
+    def last(self) -> str:
+        return self.order[-1]
+
+    def predecessor(self, env: str) -> str | None:
+        """The environment `env` takes its bytes from; None for the first, which builds."""
+        if env not in self.order:
+            raise UsageError(
+                f"{env} is not in promotion_order ({', '.join(self.order)}) in [tool.newsflow], "
+                "so nothing says what it may take; add it there"
+            )
+        index = self.order.index(env)
+        return self.order[index - 1] if index > 0 else None
+
+
+def promotion_order(repo: Path) -> Environments:
+    """`promotion_order` and `protected_environments` from `[tool.newsflow]`, checked against
+    the tfvars files, so a typo names itself instead of silently taking another's rules."""
+    raw = settings(repo)
+    order, protected = raw.get("promotion_order"), raw.get("protected_environments", [])
+    where = "[tool.newsflow] in pyproject.toml"
+    if not isinstance(order, list) or not order or not all(isinstance(e, str) for e in order):
+        raise UsageError(f"{where}: promotion_order must be a list of environment names")
+    if not isinstance(protected, list) or not all(isinstance(e, str) for e in protected):
+        raise UsageError(f"{where}: protected_environments must be a list of environment names")
+    known = environments(repo)
+    for name in [*order, *protected]:
+        if name not in known:
+            raise UsageError(
+                f"{where} names {name!r}, which has no terraform/environments/{name}.tfvars; "
+                f"the environments are: {', '.join(known)}"
+            )
+        if name in RESERVED_NAMES:
+            raise UsageError(f"{where}: {name!r} is a reserved word; rename the environment")
+    if len(set(order)) != len(order):
+        raise UsageError(f"{where}: promotion_order names an environment twice: {order}")
+    outside = sorted(set(protected) - set(order))
+    if outside:
+        raise UsageError(f"{where}: protected {', '.join(outside)} not in promotion_order")
+    return Environments(tuple(order), frozenset(protected))
 
 
 def operator() -> str:

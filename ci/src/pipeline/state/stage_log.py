@@ -1,16 +1,17 @@
 """What a stage writes while it runs and how it ended: the unit a run record stores."""
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-Status = Literal["ok", "failed", "refused"]
+from pipeline.errors import Result
+
 LOG_TAIL_LINES = 40
 
 
 @dataclass
 class StageResult:
     name: str
-    status: Status
+    status: Result
     seconds: float
     detail: str = ""
     log_tail: list[str] = field(default_factory=list)

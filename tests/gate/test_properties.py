@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from pipeline import gate
 from pipeline.gate.change import Change, Commit
+from pipeline.state import project
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.pipeline
-POLICY = gate.load_policy(REPO / "ci" / "policy.yaml")
+ENVS = project.promotion_order(REPO)
+POLICY = gate.load_policy(REPO / "ci" / "policy.yaml", ENVS)
 BOT = "dependabot[bot]"
 OPEN_HOURS = datetime(2026, 11, 18, 12, tzinfo=UTC)
 UPDATE_TYPES = st.sampled_from(
@@ -80,18 +82,18 @@ def _verified_dependabot(change: Change) -> bool:
 def test_only_a_verified_dependabot_change_reaches_prod_automatically(
     change: Change, at: datetime
 ) -> None:
-    if gate.decide(change, POLICY, at).prod == "auto":
+    if gate.decide(change, POLICY, at, ENVS).levels["prod"] == "auto":
         assert _verified_dependabot(change)
 
 
 @settings(max_examples=300, deadline=None)
 @given(changes, moments)
 def test_adding_a_major_update_never_loosens(change: Change, at: datetime) -> None:
-    before = gate.decide(change, POLICY, at)
+    before = gate.decide(change, POLICY, at, ENVS)
     change.update_types = [*change.update_types, ("new-dep", "version-update:semver-major")]
-    after = gate.decide(change, POLICY, at)
-    assert _rank(after.prod) >= _rank(before.prod)
-    assert _rank(after.preprod) >= _rank(before.preprod)
+    after = gate.decide(change, POLICY, at, ENVS)
+    assert _rank(after.levels["prod"]) >= _rank(before.levels["prod"])
+    assert _rank(after.levels["preprod"]) >= _rank(before.levels["preprod"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -101,7 +103,7 @@ def test_a_freeze_never_loosens(change: Change, offset: int) -> None:
     frozen = datetime(2026, 11, 21, 12, tzinfo=UTC)  # Saturday noon, inside the freeze
     if gate.frozen_at(POLICY, week_day):
         return
-    open_decision = gate.decide(change, POLICY, week_day)
-    frozen_decision = gate.decide(change, POLICY, frozen)
-    assert _rank(frozen_decision.prod) >= _rank(open_decision.prod)
-    assert frozen_decision.preprod == open_decision.preprod
+    open_decision = gate.decide(change, POLICY, week_day, ENVS)
+    frozen_decision = gate.decide(change, POLICY, frozen, ENVS)
+    assert _rank(frozen_decision.levels["prod"]) >= _rank(open_decision.levels["prod"])
+    assert frozen_decision.levels["preprod"] == open_decision.levels["preprod"]

@@ -215,7 +215,7 @@ CASES = [
 )
 def test_policy_rows(event, commits, metadata, preprod, prod, reason) -> None:
     result = decision(event, commits, metadata)
-    assert (result.preprod, result.prod) == (preprod, prod), result.reasons
+    assert (result.levels["preprod"], result.levels["prod"]) == (preprod, prod), result.reasons
     assert any(reason in r for r in result.reasons), result.reasons
     expected_env = {"auto": "production-auto", "manual": "production", "block": "none"}[prod]
     assert result.environment == expected_env
@@ -223,7 +223,11 @@ def test_policy_rows(event, commits, metadata, preprod, prod, reason) -> None:
 
 def test_freeze_blocks_prod_but_not_preprod() -> None:
     result = decision("dependabot_pip_security", "dependabot_patch", "security_patch", WEEKEND)
-    assert (result.preprod, result.prod, result.frozen) == ("auto", "block", True)
+    assert (result.levels["preprod"], result.levels["prod"], result.frozen) == (
+        "auto",
+        "block",
+        True,
+    )
     assert any(
         "prod is frozen: Sat 12:00 GMT is within sat 00:00-24:00" in r for r in result.reasons
     )
@@ -231,12 +235,12 @@ def test_freeze_blocks_prod_but_not_preprod() -> None:
 
 def test_freeze_edges_follow_the_policy_time_zone() -> None:
     # Friday 16:00 London is the start of the freeze; 15:59 is still open.
-    assert decision("human", "human", None, "2026-11-20T15:59:00+00:00").prod == "manual"
-    assert decision("human", "human", None, "2026-11-20T16:00:00+00:00").prod == "block"
+    assert decision("human", "human", None, "2026-11-20T15:59:00+00:00").levels["prod"] == "manual"
+    assert decision("human", "human", None, "2026-11-20T16:00:00+00:00").levels["prod"] == "block"
     # In summer London is UTC+1: 15:30 UTC is already 16:30 local.
-    assert decision("human", "human", None, "2026-07-17T15:30:00+00:00").prod == "block"
-    assert decision("human", "human", None, "2026-11-23T07:59:00+00:00").prod == "block"
-    assert decision("human", "human", None, "2026-11-23T08:00:00+00:00").prod == "manual"
+    assert decision("human", "human", None, "2026-07-17T15:30:00+00:00").levels["prod"] == "block"
+    assert decision("human", "human", None, "2026-11-23T07:59:00+00:00").levels["prod"] == "block"
+    assert decision("human", "human", None, "2026-11-23T08:00:00+00:00").levels["prod"] == "manual"
 
 
 def test_security_exemption_is_a_policy_choice(tmp_path: Path) -> None:
@@ -255,19 +259,23 @@ def test_security_exemption_is_a_policy_choice(tmp_path: Path) -> None:
         policy,
         WEEKEND,
     )
-    assert result.prod == "auto"
+    assert result.levels["prod"] == "auto"
     assert any("exempt by policy" in r for r in result.reasons)
 
 
 def test_emergency_from_allowed_user_skips_freeze_but_needs_approval() -> None:
     result = decision("emergency_labeled_by_oncall", "human", None, WEEKEND)
-    assert (result.prod, result.emergency, result.environment) == ("manual", True, "production")
+    assert (result.levels["prod"], result.emergency, result.environment) == (
+        "manual",
+        True,
+        "production",
+    )
     assert any("label 'emergency' added by newsflow-oncall" in r for r in result.reasons)
 
 
 def test_emergency_from_anyone_else_is_ignored() -> None:
     result = decision("emergency_labeled_by_author", "human", None, WEEKEND)
-    assert (result.prod, result.emergency) == ("block", False)
+    assert (result.levels["prod"], result.emergency) == ("block", False)
 
 
 def test_dependabot_commit_messages_are_in_dependabot_format() -> None:
