@@ -73,6 +73,15 @@ def failing_terraform(directory: Path, message: str) -> Path:
     return wrapper
 
 
+def commit(repo: Path, path: str, text: str, message: str = "") -> None:
+    """Write `text` to `path` in the clone `repo` and commit it."""
+    (repo / path).parent.mkdir(parents=True, exist_ok=True)
+    (repo / path).write_text(text)
+    git = ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.org"]
+    subprocess.run([*git, "add", path], check=True)
+    subprocess.run([*git, "commit", "-qm", message or f"change {path}"], check=True)
+
+
 def clone(source: Path, destination: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(source), str(destination)], check=True)
     return destination

@@ -2,7 +2,6 @@
 moves, and preconditions refused before any work."""
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,15 @@ from pipeline.promotion.recorded import StageRunner
 from pipeline.stages import deploy
 from pipeline.state import source
 from pipeline.state.run_record import RunRecord
-from tests.pipeline.conftest import Cli, clone
+from tests.pipeline.conftest import Cli, clone, commit
 
 pytestmark = pytest.mark.pipeline
-
-
-def _commit(repo: Path, path: str, text: str) -> None:
-    (repo / path).write_text(text)
-    git = ["git", "-C", str(repo), "-c", "user.name=test", "-c", "user.email=test@example.org"]
-    subprocess.run([*git, "commit", "-qam", f"change {path}"], check=True)
 
 
 def test_failing_unit_tests_deploy_nothing(repo_clone: Path, tmp_path: Path) -> None:
     broken = clone(repo_clone, tmp_path / "broken")
     handler = broken / "lambdas" / "analysis" / "news_analysis" / "sentiment.py"
-    _commit(broken, str(handler.relative_to(broken)), handler.read_text().replace(
+    commit(broken, str(handler.relative_to(broken)), handler.read_text().replace(
         'label = "positive"', 'label = "negative"'))  # fmt: skip
     runner = Cli(broken, tmp_path / "state", {})
     try:
@@ -59,7 +52,7 @@ def test_digest_mismatch_is_refused_and_live_stays(
 ) -> None:
     work = clone(cli.repo, tmp_path / "next")
     init = work / "lambdas" / "canary" / "news_canary" / "__init__.py"
-    _commit(work, str(init.relative_to(work)), init.read_text() + "# next release\n")
+    commit(work, str(init.relative_to(work)), init.read_text() + "# next release\n")
     tgt = cli.target()
     record = RunRecord.create(tmp_path, "test", {})
     run = first.Promotion(
@@ -115,7 +108,7 @@ def test_a_broken_lambda_fails_verify_and_is_not_validated(
         '        raise RuntimeError("broken in the deployed runtime only")\n',
     )
     assert "broken in the deployed runtime only" in text
-    _commit(work, str(handler.relative_to(work)), text)
+    commit(work, str(handler.relative_to(work)), text)
     sha = source.read(work).sha
     broken = Cli(work, cli.state, {})
     lam = cli.target().client("lambda")

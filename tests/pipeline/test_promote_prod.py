@@ -20,8 +20,7 @@ from pipeline.adapters import emulator
 from pipeline.runtime.functions import Runtime
 from pipeline.stages import deploy, traffic
 from pipeline.state.ledger import LOCK, Ledger
-from tests.pipeline.conftest import Cli, clone, failing_terraform
-from tests.pipeline.test_promote_failures import _commit
+from tests.pipeline.conftest import Cli, clone, commit, failing_terraform
 
 pytestmark = pytest.mark.pipeline
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
@@ -48,7 +47,7 @@ DASHBOARD = "lambdas/dashboard/news_dashboard/handler.py"
 def release(cli: Cli, where: Path, path: str, change: Callable[[str], str]) -> Cli:
     """A new commit on top of the session's clone, promoted with the session's state."""
     work = clone(cli.repo, where)
-    _commit(work, path, change((work / path).read_text()))
+    commit(work, path, change((work / path).read_text()))
     return Cli(work, cli.state, {})
 
 

@@ -193,6 +193,13 @@ class FollowOnPromotion(Promotion):
                     f"{percent}% on the new versions; canary {results[0].passed} passed; "
                     f"{window} {seconds:.0f}s, {checks} alarm checks clear"
                 )
+                if last:
+                    # Every step's canary passed and the final watch stayed clear: these bytes
+                    # are validated here, for the environment after this one to take.
+                    Ledger(self.tgt, self.env).mark_validated(
+                        self.src.sha, self.digests(), self.record.data["id"]
+                    )
+                    self.validated = True
 
     def roll_back(self, reason: str) -> None:
         """Put `live` back, quarantine the sha and alert; no Terraform involved."""
