@@ -8,16 +8,15 @@ import pytest
 
 from pipeline.adapters import emulator
 from tests import leaks
-from tests.deployed import App
 
 REPO = Path(__file__).resolve().parents[1]
 # The access proof's figures (tests/iam), written by the worker that ran it.
 ACCESS_SUMMARY = "access-proof.txt"
 
-# The integration and canary suites test a deployed environment. `promote`'s verify stage runs
-# them with NEWSFLOW_* set, and tests/pipeline asserts that they ran and passed; collected
-# without a target they would have nothing to test.
-collect_ignore = [] if os.environ.get("NEWSFLOW_ENV") else ["integration", "canary"]
+# tests/verify holds the verify stage's payload: suites of a deployed environment. `promote`'s
+# verify stage runs them with NEWSFLOW_* set, and tests/pipeline asserts that they ran and
+# passed; collected without a target they would have nothing to test.
+collect_ignore = [] if os.environ.get("NEWSFLOW_ENV") else ["verify"]
 
 
 @pytest.fixture(scope="session")
@@ -37,14 +36,6 @@ def aws_env(moto_server: emulator.Emulator, monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return moto_server.endpoint
-
-
-@pytest.fixture(scope="session")
-def app() -> Iterator[App]:
-    """The deployed environment the integration and canary suites run against."""
-    deployed = App.from_environment()
-    yield deployed
-    deployed.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,7 +11,7 @@ import pytest
 from pipeline.adapters import terraform
 from tests.dagger.executor.calls import Dagger
 from tests.dagger.executor.session import Engine, install, load_schema, uninstall
-from tests.pipeline.conftest import clone
+from tests.runner import clone
 
 REPO = Path(__file__).resolve().parents[2]
 # Stand-in credentials: the executor runs a container holding secrets with no network, so

@@ -7,9 +7,7 @@ through `--emulator-endpoint`, as the README's Dagger section shows."""
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from pipeline.adapters import emulator
 from tests.dagger.conftest import CREDENTIALS, REPO
 from tests.dagger.executor.calls import Dagger, Result, registered
 from tests.dagger.executor.session import Engine
-from tests.pipeline.conftest import clone
+from tests.runner import Cli, clone
 
 pytestmark = pytest.mark.dagger
 EVENTS = REPO / "fixtures" / "github" / "events"
@@ -39,10 +37,7 @@ def head(repo: Path) -> str:
 
 def host_cli(repo: Path, state: Path, *args: str) -> subprocess.CompletedProcess:
     """The same verb through the local CLI, on the host, in the same clone."""
-    env = {**os.environ, "PIPELINE_ROOT": str(repo), "PIPELINE_STATE_DIR": str(state)}
-    env.pop("PIPELINE_EMULATOR_ENDPOINT", None)
-    return subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=repo, env=env,
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    return Cli(repo, state).run(*args)
 
 
 def outcome(result: Result) -> dict[str, Any]:

@@ -2,7 +2,6 @@
 
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from pipeline import gate
 from pipeline.gate import inputs
 from tests.conftest import REPO
+from tests.runner import Cli
 
 pytestmark = pytest.mark.pipeline
 FIX = REPO / "fixtures" / "github"
@@ -289,19 +289,14 @@ def test_dependabot_commit_messages_are_in_dependabot_format() -> None:
                 )
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "gate", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "PIPELINE_ROOT": str(REPO)},
-    )
+def _cli(tmp: Path, *args: str) -> subprocess.CompletedProcess:
+    """`pipeline gate` with nothing inherited but PATH: no token, no GitHub variables."""
+    return Cli(REPO, tmp / "state", environ={"PATH": "/usr/bin:/bin"}).run("gate", *args)
 
 
-def test_cli_prints_the_decision_json_and_explains_on_stderr() -> None:
+def test_cli_prints_the_decision_json_and_explains_on_stderr(tmp_path: Path) -> None:
     done = _cli(
+        tmp_path,
         "--event", str(FIX / "events" / "dependabot_pip_security.json"),
         "--commits", str(FIX / "commits" / "dependabot_patch.json"),
         "--metadata", str(FIX / "metadata" / "security_patch.json"),
@@ -326,16 +321,20 @@ def test_cli_prints_the_decision_json_and_explains_on_stderr() -> None:
         ("does_not_exist", "cannot read the event file"),
     ],
 )
-def test_cli_rejects_unparseable_input_with_exit_2(event: str, message: str) -> None:
-    done = _cli("--event", str(FIX / "events" / f"{event}.json"))
+def test_cli_rejects_unparseable_input_with_exit_2(
+    tmp_path: Path, event: str, message: str
+) -> None:
+    done = _cli(tmp_path, "--event", str(FIX / "events" / f"{event}.json"))
     assert done.returncode == 2
     assert message in done.stderr
     assert done.stdout == ""
     assert "Traceback" not in done.stderr
 
 
-def test_cli_rejects_a_time_without_zone() -> None:
-    done = _cli("--event", str(FIX / "events" / "human.json"), "--at", "2026-11-20T10:00:00")
+def test_cli_rejects_a_time_without_zone(tmp_path: Path) -> None:
+    done = _cli(
+        tmp_path, "--event", str(FIX / "events" / "human.json"), "--at", "2026-11-20T10:00:00"
+    )
     assert done.returncode == 2
     assert "has no time zone" in done.stderr
 

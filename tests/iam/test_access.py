@@ -3,10 +3,8 @@ every call evaluated as its principal; then mutations of what Terraform applied 
 catch, each named by principal, action and resource."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from pipeline.runtime import schedules
 from pipeline.runtime.functions import Runtime
 from pipeline.state import project
 from tests.conftest import ACCESS_SUMMARY, REPO
+from tests.runner import Cli
 
 pytestmark = pytest.mark.iam
 ACCOUNT = "123456789012"
@@ -251,11 +250,7 @@ def test_check_iam_names_the_command_that_broke_the_scenario(tmp_path: Path) -> 
     subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
     (repo / "terraform" / "environments" / "preprod.tfvars").unlink()
     state = tmp_path / "state"
-    environ = {**os.environ, "PIPELINE_STATE_DIR": str(state), "PIPELINE_ROOT": str(repo)}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipeline", "check-iam", "--json"], cwd=repo, env=environ,
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
+    done = Cli(repo, state).run("check-iam", "--json", timeout=600)
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert "./pipeline promote --env preprod exited" in done.stderr

@@ -143,7 +143,7 @@ def test_two_recorder_entries_on_one_line_are_both_read() -> None:
 
 
 def proof_tools() -> Any:
-    from pipeline import project
+    from pipeline.state import project
     from tests.conftest import REPO
 
     return project.state_dir(REPO) / "tools"

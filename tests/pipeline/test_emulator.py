@@ -12,16 +12,13 @@ import pytest
 
 from pipeline.adapters import emulator
 from tests.conftest import REPO
+from tests.runner import Cli
 
 pytestmark = pytest.mark.pipeline
 
 
 def _cli(state: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(state), "PIPELINE_ROOT": str(REPO)}
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "emulator", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    return Cli(REPO, state).run("emulator", *args, timeout=120)
 
 
 def test_start_status_stop_through_the_cli(tmp_path: Path) -> None:

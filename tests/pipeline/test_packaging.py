@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.stages import packaging
 from tests.conftest import REPO
-from tests.pipeline.conftest import clone
+from tests.runner import clone
 
 pytestmark = pytest.mark.pipeline
 

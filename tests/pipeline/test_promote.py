@@ -1,14 +1,12 @@
 """`promote --env preprod` end to end against the emulator it starts, through the real CLI.
 
-These tests share one deployed environment and run in file order; test_promote_failures.py,
-which changes that environment, sorts after this file."""
+The tests share this module's deployed environment (its own state and emulator) and run in
+file order; no other module's tests touch it."""
 
 import hashlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from pipeline.adapters import emulator
 from pipeline.state import source
-from tests.pipeline.conftest import Cli, failing_terraform
+from tests.runner import Cli, failing_terraform
 
 pytestmark = pytest.mark.pipeline
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
@@ -146,16 +144,8 @@ def test_terraform_failure_is_recorded_and_live_unchanged(
 
 
 def test_killing_the_emulator_mid_run_fails_clearly_then_converges(first: dict, cli: Cli) -> None:
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(cli.repo)}
     earlier = set((cli.state / "runs").glob("*/run.json"))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "promote", "--env", "preprod", "--json"],
-        cwd=cli.repo,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = cli.start("promote", "--env", "preprod", "--json")
     running = emulator.load(cli.state)
     assert running is not None
     deadline = time.monotonic() + 120

@@ -13,7 +13,7 @@ from pipeline.promotion.recorded import StageRunner
 from pipeline.stages import deploy
 from pipeline.state import source
 from pipeline.state.run_record import RunRecord
-from tests.pipeline.conftest import Cli, clone, commit
+from tests.runner import Cli, clone, commit
 
 pytestmark = pytest.mark.pipeline
 
@@ -119,7 +119,7 @@ def test_a_broken_lambda_fails_verify_and_is_not_validated(
         assert code == 1
         assert outcome["stages"][-2]["name"] == "verify"
         assert outcome["stages"][-2]["status"] == "failed"
-        assert outcome["message"].startswith("verify failed for preprod: tests/integration/")
+        assert outcome["message"].startswith("verify failed for preprod: tests/verify/integration/")
         assert "the artifact is not validated" in outcome["message"]
         assert cli.ledger().validations(sha) == []
         latest = cli.ledger().deployments(limit=1)[0]

@@ -1,7 +1,7 @@
 """Production promotion against the emulator: the gate, preconditions, the lock, progressive
 traffic with verification, automatic rollback and the rollback command.
 
-The tests share the session's emulated preprod and prod and run in file order: each release
+The tests share this module's emulated preprod and prod and run in file order: each release
 builds on the prod the one before it left. The alarm test goes last because an alarm stays in
 ALARM for its 5-minute evaluation period."""
 
@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from pipeline.adapters import emulator
 from pipeline.runtime.functions import Runtime
 from pipeline.stages import deploy, traffic
 from pipeline.state.ledger import LOCK, Ledger
-from tests.pipeline.conftest import Cli, clone, commit, failing_terraform
+from tests.runner import Cli, clone, commit, failing_terraform
 
 pytestmark = pytest.mark.pipeline
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
@@ -45,7 +44,7 @@ DASHBOARD = "lambdas/dashboard/news_dashboard/handler.py"
 
 
 def release(cli: Cli, where: Path, path: str, change: Callable[[str], str]) -> Cli:
-    """A new commit on top of the session's clone, promoted with the session's state."""
+    """A new commit on top of the clone, promoted with this module's state."""
     work = clone(cli.repo, where)
     commit(work, path, change((work / path).read_text()))
     return Cli(work, cli.state, {})
@@ -253,12 +252,10 @@ def test_a_sha_not_validated_in_preprod_is_refused(cli: Cli, tmp_path: Path) -> 
 
 
 def test_two_concurrent_prod_promotes_one_wins(second: Cli, cli: Cli) -> None:
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(second.repo)}
-    command = [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json",
-               "--approve", "dave: concurrency"]  # fmt: skip
+    runner = Cli(second.repo, cli.state)
+    args = ("promote", "--env", "prod", "--json", "--approve", "dave: concurrency")
     before = len(prod_ledger(cli).deployments())
-    processes = [subprocess.Popen(command, cwd=second.repo, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    processes = [runner.start(*args) for _ in range(2)]
     results = [(p.wait(timeout=900), json.loads(p.communicate()[0])) for p in processes]
     codes = sorted(code for code, _ in results)
     assert codes == [0, 3], results
@@ -270,12 +267,8 @@ def test_two_concurrent_prod_promotes_one_wins(second: Cli, cli: Cli) -> None:
 
 
 def start_prod_promote(runner: Cli, cli: Cli, approval: str) -> subprocess.Popen:
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(cli.state), "PIPELINE_ROOT": str(runner.repo)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "promote", "--env", "prod", "--json",
-         "--approve", approval],
-        cwd=runner.repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    return Cli(runner.repo, cli.state).start("promote", "--env", "prod", "--json",
+                                             "--approve", approval)  # fmt: skip
 
 
 def wait_for_traffic(cli: Cli, earlier: set[Path], process: subprocess.Popen) -> None:

@@ -10,7 +10,7 @@ import pytest
 from pipeline.errors import RefusedError, UsageError
 from pipeline.stages import packaging
 from pipeline.state import source
-from tests.pipeline.conftest import Cli
+from tests.runner import Cli
 
 pytestmark = pytest.mark.pipeline
 

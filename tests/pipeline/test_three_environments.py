@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.conftest import Cli, clone, commit
+from tests.runner import Cli, clone, commit
 
 pytestmark = pytest.mark.pipeline
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"

@@ -5,9 +5,6 @@ environments before the CLI sees them)."""
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 
 from pipeline.cli import commands
 from tests.conftest import REPO
+from tests.runner import Cli
 
 pytestmark = pytest.mark.robustness
 FIX = REPO / "fixtures" / "github"
@@ -170,10 +168,7 @@ def test_bad_input_is_refused_clearly(
     files = setup(tmp_path) if setup else []
     argv = [files[0] if a == "{file}" else a for a in args]
     state = tmp_path / "state"
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(state), "PIPELINE_ROOT": str(REPO)}
-    env.pop("PIPELINE_EMULATOR_ENDPOINT", None)
-    done = subprocess.run([sys.executable, "-m", "pipeline", *argv], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    done = Cli(REPO, state).run(*argv, timeout=120)
     assert done.returncode == code, done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert fragment.lower() in done.stderr.lower(), done.stderr
@@ -189,10 +184,7 @@ def test_corrupted_state_is_survived(tmp_path: Path) -> None:
     (state / "runs" / "x" / "run.json").write_text("\x00\x01")
     (state / "cache" / "zips").mkdir(parents=True)
     (state / "cache" / "zips" / "garbage.zip").write_bytes(b"PK\x03\x04 broken")
-    env = {**os.environ, "PIPELINE_STATE_DIR": str(state), "PIPELINE_ROOT": str(REPO)}
-    command = [sys.executable, "-m", "pipeline", "status", "--json"]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    done = Cli(REPO, state).run("status", "--json", timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     rows = json.loads(done.stdout)["environments"]

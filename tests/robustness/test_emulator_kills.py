@@ -24,8 +24,8 @@ import pytest
 from pipeline.adapters import emulator
 from tests.conftest import REPO
 from tests.environments import validated_upstream
-from tests.pipeline.conftest import Cli, clone
 from tests.pipeline.test_promote_prod import start_prod_promote
+from tests.runner import Cli, clone
 
 pytestmark = pytest.mark.robustness
 BOUNDARIES = ("gate", "preconditions", "lock", "copy", "apply", "deploy", "shift 10%",

@@ -4,8 +4,6 @@ a dashboard slower than the canary's budget, and a clock a second either side of
 import json
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from news_canary.probe import probe
 from news_ingestion.newsapi import UpstreamUnavailableError, fetch_articles
 from pipeline.adapters.fake_newsapi import FakeNewsApi, load_scenarios
 from tests.conftest import REPO
+from tests.http_server import serving
 
 pytestmark = pytest.mark.robustness
 KEY = "fault-test-newsapi-key"
@@ -56,24 +55,13 @@ def test_newsapi_connection_resets_are_retried_until_one_answers(newsapi: FakeNe
 
 @pytest.fixture
 def slow_dashboard() -> Iterator[str]:
-    class Slow(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            time.sleep(0.4)
-            body = json.dumps({"status": "healthy", "version": "v", "timestamp": "t",
-                               "checks": {}}).encode()  # fmt: skip
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def slow(request: object) -> tuple[int, bytes]:
+        time.sleep(0.4)
+        return 200, json.dumps({"status": "healthy", "version": "v", "timestamp": "t",
+                                "checks": {}}).encode()  # fmt: skip
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(slow) as url:
+        yield url
 
 
 def test_a_dashboard_slower_than_the_budget_fails_the_canary(slow_dashboard: str) -> None:

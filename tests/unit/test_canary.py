@@ -1,15 +1,15 @@
 """Canary: probes a real HTTP dashboard on 127.0.0.1 and alerts through SNS when it fails."""
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 
 import pytest
 
 from news_canary.handler import CanaryFailedError, handler
 from pipeline.adapters.emulator import free_port
+from tests.http_server import serving
 from tests.unit.conftest import App
 
 pytestmark = pytest.mark.unit
@@ -19,31 +19,13 @@ Responder = Callable[[str | None], tuple[int, bytes]]
 @pytest.fixture
 def dashboard_url(app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
     """Serve a scripted /health on 127.0.0.1 and point the canary at it."""
-    servers: list[ThreadingHTTPServer] = []
+    with ExitStack() as servers:
 
-    def serve(respond: Responder) -> None:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, body = respond(self.headers.get("X-API-Key"))
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+        def serve(respond: Responder) -> None:
+            answer = serving(lambda request: respond(request.headers.get("X-API-Key")))
+            monkeypatch.setenv("DASHBOARD_URL", servers.enter_context(answer))
 
-            def log_message(self, *args: object) -> None:
-                """Quiet."""
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        servers.append(server)
-        monkeypatch.setenv("DASHBOARD_URL", f"http://127.0.0.1:{server.server_address[1]}")
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield serve
 
 
 def _healthy(app: App, status: str = "healthy", delay: float = 0.0) -> Responder:

@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +24,30 @@ from pipeline.promotion.recorded import Outcome
 from pipeline.reports import history, metrics, status
 from pipeline.state import project
 from pipeline.state.ledger import Ledger
+
+ABOUT = """\
+Promote newsflow's Lambdas through the environments of terraform/environments/*.tfvars, in
+promotion_order: a pull request's gate decision, unit tests, one reproducible package, terraform
+apply, verification, then the same bytes to each following environment with progressive traffic
+and automatic rollback. Runs against an AWS emulator it starts itself, or AWS (--target aws)."""
+
+# The verbs `--help` lists, by what a person is doing.
+GROUPS = {
+    "promote and release": ["promote", "gate", "package", "apply", "verify"],
+    "inspect": ["status", "history", "metrics"],
+    "recover": ["rollback", "replay", "emulator"],
+    "develop": ["test", "unit-test", "bench", "check-iam"],
+}
+EXAMPLES = """\
+examples:
+  ./pipeline promote --env preprod   # gate, test, package, apply, deploy and verify preprod
+  ./pipeline promote --env prod --approve "alice: reviewed PR 42"   # the validated bytes, to prod
+  ./pipeline rollback --env prod     # live back to the previous good deployment
+  ./pipeline replay run/run.json     # re-run a red CI run's record against a fresh emulator
+  ./pipeline test                    # this repository's whole test suite, plus ruff
+
+exit codes: 0 ok, 1 a stage failed, 2 bad input or usage, 3 refused by the gate or a
+precondition. `./pipeline VERB --help` describes a verb."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -285,12 +310,16 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pipeline", description=__doc__.splitlines()[0])
-    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser)
+    parser = _Parser(prog="pipeline", usage="pipeline VERB [options]", description=ABOUT,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser,
+                                  metavar="VERB", help=argparse.SUPPRESS)  # fmt: skip
+    summaries: dict[str, str] = {}
 
     def verb(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> Any:
-        sub = verbs.add_parser(name, help=help, description=help)
+        sub = verbs.add_parser(name, description=help)  # listed by group in the epilog
         sub.set_defaults(handler=handler)
+        summaries[name] = help
         return sub
 
     verb("test", cmd_test, "Run the whole test suite plus ruff; extra arguments go to pytest")
@@ -396,6 +425,17 @@ def build_parser() -> argparse.ArgumentParser:
     emu = verb("emulator", cmd_emulator, "Manage the background AWS emulator (moto server)")
     emu.add_argument("action", choices=["start", "stop", "status"])
     emu.add_argument("--json", action="store_true", help="print the state as JSON on stdout")
+
+    grouped = [name for names in GROUPS.values() for name in names]
+    assert sorted(grouped) == sorted(summaries), "every verb belongs to exactly one group"
+    indent = " " * (max(map(len, summaries)) + 4)
+
+    def line(name: str) -> str:
+        first = f"  {name:<{len(indent) - 2}}{summaries[name]}"
+        return textwrap.fill(first, 100, subsequent_indent=indent)
+
+    listing = [f"{group}:\n" + "\n".join(map(line, names)) for group, names in GROUPS.items()]
+    parser.epilog = "\n\n".join([*listing, EXAMPLES])
     return parser
 
 

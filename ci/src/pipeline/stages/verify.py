@@ -1,10 +1,10 @@
 """The verify stage: the integration suite, then the canary suite, against a deployed environment.
 
-The suites are the sha's own `tests/integration` and `tests/canary`, run by pytest in a child
-process and told their target through NEWSFLOW_* variables (see tests/deployed.py), so the same
-suites run against real AWS. For an emulated target this stage also brings up what AWS would
-provide: the dashboard's Function URL (a local shim over the emulated runtime) and, in place of
-the internet, the fake NewsAPI with the environment's key."""
+The suites are the sha's own `tests/verify/integration` and `tests/verify/canary`, run by
+pytest in a child process and told their target through NEWSFLOW_* variables (see
+tests/verify/deployed.py), so the same suites run against real AWS. For an emulated target this
+stage also brings up what AWS would provide: the dashboard's Function URL (a local shim over the
+emulated runtime) and, in place of the internet, the fake NewsAPI with the environment's key."""
 
 import contextlib
 import json
@@ -74,7 +74,7 @@ def junit_results(name: str, path: Path) -> SuiteResult:
     try:
         root = ElementTree.parse(path).getroot()  # noqa: S314 - our own pytest's report
     except (OSError, ElementTree.ParseError):
-        result.failed.append(f"tests/{name}: pytest produced no report (collection failed?)")
+        result.failed.append(f"tests/verify/{name}: pytest produced no report (collection failed?)")
         return result
     for case in root.iter("testcase"):
         test_id = f"{case.get('classname', '').replace('.', '/')}.py::{case.get('name')}"
@@ -114,7 +114,7 @@ def run_suite(
 ) -> SuiteResult:
     report = run_dir / f"{name}.xml"
     started = time.monotonic()
-    command = [sys.executable, "-m", "pytest", f"tests/{name}", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", f"tests/verify/{name}", "-p", "no:cacheprovider",
                "-q", "-rfE", "--tb=short", f"--maxfail={MAX_FAILURES}",
                f"--junitxml={report}"]  # fmt: skip
     if markers:
@@ -124,9 +124,9 @@ def run_suite(
             command, cwd=repo, env=environ, capture_output=True, text=True,
             timeout=SUITE_TIMEOUT, check=False,
         )  # fmt: skip
-        log.write(f"$ pytest tests/{name}\n{done.stdout}{done.stderr}")
+        log.write(f"$ pytest tests/verify/{name}\n{done.stdout}{done.stderr}")
     except subprocess.TimeoutExpired:
-        log.write(f"$ pytest tests/{name}: no result after {SUITE_TIMEOUT:.0f}s, stopped")
+        log.write(f"$ pytest tests/verify/{name}: no result after {SUITE_TIMEOUT:.0f}s, stopped")
     result = junit_results(name, report)
     result.seconds = time.monotonic() - started
     return result

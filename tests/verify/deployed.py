@@ -39,7 +39,7 @@ def _required(name: str) -> str:
         raise NotConfigured(
             f"{name} is not set: the integration and canary suites test a deployed environment; "
             "run them with `./pipeline promote --env preprod` (its verify stage) or set the "
-            "NEWSFLOW_* variables described in tests/deployed.py"
+            "NEWSFLOW_* variables described in tests/verify/deployed.py"
         )
     return value
 
@@ -98,9 +98,9 @@ class App:
         """None when the suites' own role may make this call, by the policies applied to it;
         otherwise why not. Evaluated offline with the access proof's simulator: IAM's own
         simulator is an API the deployer role is not granted."""
-        from pipeline import project
         from pipeline.access import policies, proof
         from pipeline.access.actions import Request
+        from pipeline.state import project
 
         caller = self.client("sts").get_caller_identity()
         if ":assumed-role/" not in caller["Arn"]:

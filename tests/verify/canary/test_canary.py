@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.deployed import App
+from tests.verify.deployed import App
 
 pytestmark = pytest.mark.canary
 

@@ -21,7 +21,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.deployed import App
+from tests.verify.deployed import App
 
 pytestmark = pytest.mark.integration
 REQUESTS = 100

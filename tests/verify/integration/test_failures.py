@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
-from tests.deployed import App
-from tests.integration.test_end_to_end import stats
+from tests.verify.deployed import App
+from tests.verify.integration.test_end_to_end import stats
 
 pytestmark = pytest.mark.integration
 DLQ_ALARM_THRESHOLD = 5  # terraform/modules/app/alarms.tf: analysis-dlq-depth

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.deployed import App
+from tests.verify.deployed import App
 
 pytestmark = pytest.mark.integration
 SENTIMENTS = {"positive", "negative", "neutral"}
