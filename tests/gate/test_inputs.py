@@ -75,9 +75,8 @@ def decide_from(event: Any, commits: Any, meta: Any) -> gate.Decision:
         for name, value in (("event", event), ("commits", commits), ("metadata", meta)):
             paths[name] = Path(tmp) / f"{name}.json"
             paths[name].write_text(json.dumps(value))
-        return inputs.from_files(
-            REPO, paths["event"], paths["commits"], paths["metadata"], None, WEEKDAY
-        )
+        files = inputs.Files(paths["event"], paths["commits"], paths["metadata"], at=WEEKDAY)
+        return inputs.from_files(REPO, files)
 
 
 def check(event: Any, commits: Any, meta: Any) -> None:

@@ -21,14 +21,12 @@ WEEKEND = "2026-11-21T12:00:00+00:00"  # a Saturday, inside the freeze
 def decision(
     event: str, commits: str | None, metadata: str | None, at: str = OPEN_HOURS
 ) -> gate.Decision:
-    return inputs.from_files(
-        REPO,
+    return inputs.from_files(REPO, inputs.Files(
         FIX / "events" / f"{event}.json",
         FIX / "commits" / f"{commits}.json" if commits else None,
         FIX / "metadata" / f"{metadata}.json" if metadata else None,
-        None,
-        at,
-    )
+        at=at,
+    ))  # fmt: skip
 
 
 CASES = [
@@ -251,14 +249,13 @@ def test_security_exemption_is_a_policy_choice(tmp_path: Path) -> None:
     )
     policy = tmp_path / "policy.yaml"
     policy.write_text(text)
-    result = inputs.from_files(
-        REPO,
+    result = inputs.from_files(REPO, inputs.Files(
         FIX / "events" / "dependabot_pip_security.json",
         FIX / "commits" / "dependabot_patch.json",
         FIX / "metadata" / "security_patch.json",
         policy,
         WEEKEND,
-    )
+    ))  # fmt: skip
     assert result.levels["prod"] == "auto"
     assert any("exempt by policy" in r for r in result.reasons)
 

@@ -34,6 +34,8 @@ def with_staging(repo: Path) -> None:
     }.items():
         staging = set_tfvar(staging, name, value)
     commit(repo, "terraform/environments/staging.tfvars", staging)
+    backend = (repo / "terraform" / "backends" / "prod.hcl").read_text()
+    commit(repo, "terraform/backends/staging.hcl", backend.replace("prod/", "staging/"))
     prod = set_tfvar(prod, "isolated_from", '["preprod", "staging"]')
     commit(
         repo, "terraform/environments/prod.tfvars", set_tfvar(prod, "promotes_from", '"staging"')

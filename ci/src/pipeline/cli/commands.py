@@ -97,8 +97,9 @@ def _promote(args: argparse.Namespace) -> int:
     if args.event:
         # One moment for the decision and its record, so a replay decides as of the same time.
         at = args.at or inputs.parse_time(None).isoformat()
-        decision = inputs.from_files(repo, args.event, args.commits, args.metadata, args.policy, at)
-        captured = inputs.capture(repo, args.event, args.commits, args.metadata, args.policy, at)
+        files = inputs.Files.from_args(args, at)
+        decision = inputs.from_files(repo, files)
+        captured = inputs.capture(repo, files)
     approval = inputs.parse_approval(args.approve)
     unquarantine = inputs.parse_approval(args.unquarantine, "--unquarantine")
     break_lock = inputs.parse_approval(args.break_lock, "--break-lock")
@@ -159,9 +160,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     repo = project.root()
-    decision = inputs.from_files(
-        repo, args.event, args.commits, args.metadata, args.policy, args.at
-    )
+    decision = inputs.from_files(repo, inputs.Files.from_args(args))
     levels = ", ".join(f"{env} [bold]{level}[/]" for env, level in decision.levels.items())
     console.err.print(f"{levels} (GitHub environment {decision.environment})")
     for reason in decision.reasons:

@@ -2,6 +2,7 @@
 `promote`, so both decide the same way)."""
 
 import argparse
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,26 +40,36 @@ def parse_time(value: str | None) -> datetime:
     return moment
 
 
-def from_files(
-    repo: Path,
-    event: Path,
-    commits: Path | None,
-    metadata: Path | None,
-    policy: Path | None,
-    at: str | None,
-) -> gate.Decision:
+@dataclass(frozen=True)
+class Files:
+    """Where a decision's facts are: the pull-request event and, when given, its commits,
+    dependabot/fetch-metadata's outputs, another policy file, and the moment to decide at."""
+
+    event: Path
+    commits: Path | None = None
+    metadata: Path | None = None
+    policy: Path | None = None
+    at: str | None = None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, at: str | None = None) -> "Files":
+        """The flags `add_arguments` defines; `at` overrides --at."""
+        return cls(args.event, args.commits, args.metadata, args.policy, at or args.at)
+
+
+def from_files(repo: Path, files: Files) -> gate.Decision:
     envs = project.promotion_order(repo)
-    rules = gate.load_policy(policy or repo / DEFAULT_POLICY, envs)
-    moment = parse_time(at)
-    raw_event = change.load_json(event, "event")
-    meta = change.load_json(metadata, "metadata") if metadata else None
+    rules = gate.load_policy(files.policy or repo / DEFAULT_POLICY, envs)
+    moment = parse_time(files.at)
+    raw_event = change.load_json(files.event, "event")
+    meta = change.load_json(files.metadata, "metadata") if files.metadata else None
     if meta is not None and not isinstance(meta, dict):
         raise UsageError(
-            f"the metadata file {metadata} must be a JSON object of fetch-metadata outputs"
+            f"the metadata file {files.metadata} must be a JSON object of fetch-metadata outputs"
         )
-    if commits:
+    if files.commits:
         commit_list: list[change.Commit] | None = change.parse_commits(
-            change.load_json(commits, "commits")
+            change.load_json(files.commits, "commits")
         )
     else:
         pull_request = raw_event.get("pull_request") if isinstance(raw_event, dict) else None
@@ -87,17 +98,11 @@ def parse_approval(value: str | None, flag: str = "--approve") -> dict[str, str]
     return {"approver": name.strip(), "reason": reason.strip()}
 
 
-def capture(
-    repo: Path,
-    event: Path,
-    commits: Path | None,
-    metadata: Path | None,
-    policy: Path | None,
-    at: str | None,
-) -> dict[str, Any]:
+def capture(repo: Path, files: Files) -> dict[str, Any]:
     """The gate's inputs as values, for the run record: replay decides from exactly these, as of
     the same moment, so a freeze window decides the same way."""
-    policy_path = policy or repo / DEFAULT_POLICY
+    event, commits, metadata, at = files.event, files.commits, files.metadata, files.at
+    policy_path = files.policy or repo / DEFAULT_POLICY
     try:
         policy_text = policy_path.read_text(encoding="utf-8")
     except OSError as exc:
