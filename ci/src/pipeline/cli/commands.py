@@ -121,22 +121,22 @@ def _report(args: argparse.Namespace, outcome: Outcome, title: str) -> int:
 
 
 def export(directory: Path, outcome: Outcome) -> None:
-    """run.json, outcome.json and job_summary.md in one directory, for CI to upload."""
+    """run.json, outcome.json and summary.md in one directory, for CI to upload."""
     directory.mkdir(parents=True, exist_ok=True)
     record = json.loads(outcome.record_path.read_text())
     (directory / "run.json").write_text(json.dumps(record, indent=2) + "\n")
     (directory / "outcome.json").write_text(json.dumps(outcome.to_json(), indent=2) + "\n")
-    (directory / "job_summary.md").write_text(job_summary.promotion_markdown(record) + "\n")
+    (directory / "summary.md").write_text(job_summary.promotion_markdown(record) + "\n")
 
 
 def export_failure(directory: Path, env: str, exit_code: int, message: str) -> None:
-    """outcome.json and job_summary.md for a promotion that ended before its run record could be
+    """outcome.json and summary.md for a promotion that ended before its run record could be
     exported (refused before it began, or an internal error), so a caller still has them."""
     directory.mkdir(parents=True, exist_ok=True)
     outcome = {"env": env, "result": result_of(exit_code), "exit_code": exit_code,
                "message": message, "run_record": None}  # fmt: skip
     (directory / "outcome.json").write_text(json.dumps(outcome, indent=2) + "\n")
-    (directory / "job_summary.md").write_text(f"### promotion to {env}: {outcome['result']}\n\n"
+    (directory / "summary.md").write_text(f"### promotion to {env}: {outcome['result']}\n\n"
                                           f"{message}\n")  # fmt: skip
 
 
@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     unit = verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
     unit.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     unit.add_argument(
-        "--export", type=Path, help="also write run.json, outcome.json and job_summary.md into DIR"
+        "--export", type=Path, help="also write run.json, outcome.json and summary.md into DIR"
     )
 
     bench = verb("bench", cmd_bench, "Run every benchmark; JSON, markdown and a PNG chart")
@@ -359,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prom.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
     prom.add_argument(
-        "--export", type=Path, help="also write run.json, outcome.json and job_summary.md into DIR"
+        "--export", type=Path, help="also write run.json, outcome.json and summary.md into DIR"
     )
 
     pkg = verb("package", cmd_package, "Build the reproducible zips and manifest of this commit")
