@@ -121,3 +121,9 @@ def test_an_environment_outside_the_order_is_refused(tmp_path: Path) -> None:
     repo = copy_settings(tmp_path, 'promotion_order = ["preprod", "prod"]', ("dev",))
     with pytest.raises(UsageError, match="dev is not in promotion_order"):
         project.promotion_order(repo).predecessor("dev")
+
+
+def test_an_environment_named_like_a_key_of_the_gate_s_json_is_refused(tmp_path: Path) -> None:
+    repo = copy_settings(tmp_path, 'promotion_order = ["preprod", "frozen"]', ("frozen",))
+    with pytest.raises(UsageError, match="'frozen' is a reserved word; rename the environment"):
+        project.promotion_order(repo)

@@ -243,12 +243,15 @@ class _policy_without:
 
 
 def test_check_iam_names_the_command_that_broke_the_scenario(tmp_path: Path) -> None:
-    """`./pipeline check-iam` on a working tree that lost preprod's tfvars: the first promotion
-    refuses, the proof says which command failed, records a failed run and leaves no emulator
-    running."""
+    """`./pipeline check-iam` on a working tree whose unit tests fail: the first promotion stops
+    at its unit-test stage, the proof says which command failed, records a failed run and leaves
+    no emulator running."""
     repo = tmp_path / "repo"
     subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
-    (repo / "terraform" / "environments" / "preprod.tfvars").unlink()
+    broken = (
+        "import pytest\n\npytestmark = pytest.mark.unit\n\n\ndef test_broken():\n    assert False\n"
+    )
+    (repo / "tests" / "unit" / "test_broken.py").write_text(broken)
     state = tmp_path / "state"
     done = Cli(repo, state).run("check-iam", "--json", timeout=600)
     assert done.returncode == 1, done.stderr
@@ -257,5 +260,23 @@ def test_check_iam_names_the_command_that_broke_the_scenario(tmp_path: Path) -> 
     record = json.loads(done.stdout)
     assert record["command"] == "check-iam" and record["result"] == "failed"
     assert [stage["name"] for stage in record["stages"]] == ["snapshot", "promote preprod"]
+    assert emulator.load(state / "access-proof" / "state") is None
+    shutil.rmtree(repo)
+
+
+def test_check_iam_refuses_an_order_the_tfvars_do_not_define(tmp_path: Path) -> None:
+    """A working tree that lost preprod's tfvars is refused before any promotion runs, with the
+    setting and the fix named, and no emulator is left running."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
+    (repo / "terraform" / "environments" / "preprod.tfvars").unlink()
+    state = tmp_path / "state"
+    done = Cli(repo, state).run("check-iam", "--json", timeout=600)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "names 'preprod', which has no terraform/environments/preprod.tfvars" in done.stderr
+    record = json.loads(done.stdout)
+    assert record["result"] == "failed" and record["exit_code"] == 2
+    assert [stage["name"] for stage in record["stages"]] == ["snapshot"]
     assert emulator.load(state / "access-proof" / "state") is None
     shutil.rmtree(repo)
