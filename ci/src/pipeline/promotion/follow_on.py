@@ -224,7 +224,7 @@ class FollowOnPromotion(Promotion):
 
 
 def run(
-    run: FollowOnPromotion,
+    promotion: FollowOnPromotion,
     source_env: str,
     unquarantine: dict[str, str] | None,
     break_lock: dict[str, str] | None = None,
@@ -235,38 +235,38 @@ def run(
     environment before it validated, apply, then (unless `move_live` is False, as for
     `pipeline apply`) move `live` progressively. A failure after `live` started moving rolls
     back, then re-raises."""
-    plan = traffic.load_plan(run.repo, run.tgt.kind)
+    plan = traffic.load_plan(promotion.repo, promotion.tgt.kind)
     try:
-        run.preconditions(source_env, unquarantine)
-        run.lock(plan.lock_seconds, break_lock)
-        run.copy()
+        promotion.preconditions(source_env, unquarantine)
+        promotion.lock(plan.lock_seconds, break_lock)
+        promotion.copy()
         try:
-            run.apply()
+            promotion.apply()
         except PipelineError as exc:
             raise type(exc)(f"{exc}; live has not moved, so there is nothing to roll back") from exc
         if not move_live:
             return
-        run.check()
+        promotion.check()
         try:
-            run.progressive(plan)
+            promotion.progressive(plan)
         except Exception as exc:
-            if not run.moved:
+            if not promotion.moved:
                 if isinstance(exc, PipelineError):
                     raise type(exc)(f"{exc}; live has not moved, nothing to roll back") from exc
                 raise
             reason = str(exc) if isinstance(exc, PipelineError) else f"{type(exc).__name__}: {exc}"
             try:
-                run.roll_back(reason)
+                promotion.roll_back(reason)
             except Exception as failed:
                 raise StageFailedError(
                     f"{exc}; the automatic rollback failed too ({failed}). Restore live with "
-                    f"./pipeline rollback --env {run.env}"
+                    f"./pipeline rollback --env {promotion.env}"
                 ) from failed
-            seconds = run.rollback["seconds"] if run.rollback else 0.0
+            seconds = promotion.rollback["seconds"] if promotion.rollback else 0.0
             kind = type(exc) if isinstance(exc, PipelineError) else StageFailedError
             raise kind(
-                f"{reason}; rolled back automatically in {seconds:.2f}s and {run.src.short} is "
-                "quarantined"
+                f"{reason}; rolled back automatically in {seconds:.2f}s and "
+                f"{promotion.src.short} is quarantined"
             ) from exc
     finally:
-        run.release()
+        promotion.release()

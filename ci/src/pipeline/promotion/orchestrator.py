@@ -72,7 +72,7 @@ def promote(
     try:
         with run.stages(live if source_env else validated):
             promotion.gate(decision or inputs.without_event(envs), approval)
-            if isinstance(promotion, FollowOnPromotion) and source_env:
+            if isinstance(promotion, FollowOnPromotion):
                 follow_on.run(promotion, source_env, unquarantine, break_lock)
             else:
                 first.run(promotion)

@@ -81,7 +81,7 @@ def verify_live(repo: Path, env: str, listener: Listener, kind: str | None) -> O
     sha = current["sha"]
     run = RecordedRun(state, "verify", {"env": env, "sha": sha, "target": tgt.kind}, listener,
                       env=env, target=tgt.kind, sha=sha)  # fmt: skip
-    protected = env in project.protected_environments(repo)
+    protected = env in project.promotion_order(repo).protected
     scope = (
         verify.Scope(suites=("canary",), shas=(sha,), markers=verify.NOT_DISRUPTIVE)
         if protected

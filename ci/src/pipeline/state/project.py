@@ -55,11 +55,6 @@ def settings(repo: Path) -> dict[str, Any]:
         return tomllib.load(handle).get("tool", {}).get("newsflow", {})
 
 
-def protected_environments(repo: Path) -> set[str]:
-    """Environments that take only clean, committed builds."""
-    return set(settings(repo).get("protected_environments", []))
-
-
 # Keys of the gate's JSON beside one key per environment; an environment may not take one.
 RESERVED_NAMES = ("environment", "emergency", "frozen", "change", "reasons", "first", "protected")
 
