@@ -25,10 +25,11 @@ def _promotion(repo: Path, state: Path, env: str, tgt: Target) -> first.Promotio
 
 
 def deploy(repo: Path, state: Path, env: str, tgt: Target) -> first.Promotion:
-    """package → upload → apply → deploy, exactly as `promote` runs them (unit tests aside)."""
+    """package → upload → plan → apply → deploy, as `promote` runs them (unit tests aside)."""
     run = _promotion(repo, state, env, tgt)
     run.package()
     run.upload()
+    run.plan()
     run.apply()
     run.deploy()
     return run

@@ -8,17 +8,23 @@ import json
 import os
 import signal
 import time
+from datetime import datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from pipeline.adapters import emulator
+from pipeline.promotion import first as promotion_first
 from pipeline.state import source
 from tests.runner import Cli, failing_terraform
 
 pytestmark = pytest.mark.pipeline
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "github"
-STAGES = ["gate", "unit-test", "package", "upload", "apply", "deploy", "verify", "record"]
+
+
+def in_graph_order(stages: list[dict]) -> list[str]:
+    return sorted((s["name"] for s in stages), key=promotion_first.STAGE_ORDER.index)
 
 
 @pytest.fixture
@@ -26,8 +32,19 @@ def first(deployed_preprod: dict) -> dict:
     return deployed_preprod
 
 
-def test_promote_runs_every_stage_in_order(first: dict, cli: Cli) -> None:
-    assert [s["name"] for s in first["stages"]] == STAGES
+def test_promote_runs_its_graph(first: dict, cli: Cli) -> None:
+    stages = {s["name"]: s for s in first["stages"]}
+    assert in_graph_order(first["stages"]) == list(promotion_first.STAGE_ORDER)
+    graph = promotion_first.graph(mock.create_autospec(promotion_first.Promotion, instance=True))
+    assert [step.name for step in graph] == list(promotion_first.STAGE_ORDER[1:-1])
+    at = {name: (datetime.fromisoformat(s["started_at"]), datetime.fromisoformat(s["finished_at"]))
+          for name, s in stages.items()}  # fmt: skip
+    for step in graph:  # nothing started before what it needs had passed
+        for need in step.needs:
+            assert at[need][1] <= at[step.name][0], (need, step.name)
+    # The unit tests ran alongside the build, not before it.
+    assert at["unit-test"][0] < at["package"][1] and at["package"][0] < at["unit-test"][1]
+    assert at["apply"][0] >= max(at["unit-test"][1], at["plan"][1])
     assert {s["status"] for s in first["stages"]} == {"ok"}
     assert first["target"] == "emulated"
     assert first["sha"] == source.read(cli.repo).sha
@@ -43,7 +60,7 @@ def test_ledger_aliases_and_bucket_agree(first: dict, cli: Cli) -> None:
     assert entry["sha"] == first["sha"] and entry["dirty"] is False
     assert entry["target"] == "emulated"
     assert entry["digests"] == {fn: m["sha256"] for fn, m in manifest["functions"].items()}
-    assert [s["name"] for s in entry["stages"]] == STAGES[:-1]
+    assert in_graph_order(entry["stages"]) == list(promotion_first.STAGE_ORDER[:-1])
     lam, s3 = tgt.client("lambda"), tgt.client("s3")
     for fn, version in entry["versions"].items():
         alias = lam.get_alias(FunctionName=f"preprod-{fn}", Name="live")
@@ -76,7 +93,7 @@ def test_run_record_has_inputs_tools_and_stages(first: dict) -> None:
     record = json.loads(Path(first["run_record"]).read_text())
     assert record["inputs"]["sha"] == first["sha"]
     assert record["tools"]["terraform"].startswith("1.")
-    assert [s["name"] for s in record["stages"]] == STAGES
+    assert in_graph_order(record["stages"]) == list(promotion_first.STAGE_ORDER)
     assert record["exit_code"] == 0
 
 
@@ -165,7 +182,7 @@ def test_killing_the_emulator_mid_run_fails_clearly_then_converges(first: dict, 
 
     code, again = cli.json("promote", "--env", "preprod")
     assert code == 0, again["message"]
-    assert [s["status"] for s in again["stages"]] == ["ok"] * len(STAGES)
+    assert [s["status"] for s in again["stages"]] == ["ok"] * len(promotion_first.STAGE_ORDER)
 
 
 @pytest.mark.parametrize(

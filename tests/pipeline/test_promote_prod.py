@@ -101,8 +101,8 @@ def test_dependabot_security_patch_reaches_prod_without_approval(
     first_prod: dict, deployed_preprod: dict, cli: Cli
 ) -> None:
     stages = [s["name"] for s in first_prod["stages"]]
-    assert stages == ["gate", "preconditions", "lock", "copy", "apply", "deploy",
-                      "shift 10%", "shift 100%", "record"]  # fmt: skip
+    assert stages == ["gate", "preconditions", "lock", "copy", "plan", "apply",
+                      "deploy", "shift 10%", "shift 100%", "record"]  # fmt: skip
     assert first_prod["stages"][0]["detail"] == "auto"
     assert "broke a stale lock of ci@crashed (run dead-run)" in first_prod["stages"][2]["detail"]
     assert prod_ledger(cli).events()[0]["lock"]["run_id"] == "dead-run"

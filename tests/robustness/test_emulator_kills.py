@@ -28,7 +28,7 @@ from tests.pipeline.test_promote_prod import start_prod_promote
 from tests.runner import Cli, clone
 
 pytestmark = pytest.mark.robustness
-BOUNDARIES = ("gate", "preconditions", "lock", "copy", "apply", "deploy", "shift 10%",
+BOUNDARIES = ("gate", "preconditions", "lock", "copy", "plan", "apply", "deploy", "shift 10%",
               "shift 100%")  # fmt: skip
 APPROVAL = ["--approve", "quinn: fault injection"]
 # Lanes mostly wait on Terraform, but each Terraform run starts a large provider binary. Next to

@@ -5,6 +5,7 @@ runs, never *what* it does; that is the `pipeline` package, the same code the lo
 Without AWS credentials every step targets the emulator, a Dagger service bound to the step's
 container; with them it targets AWS. Credentials only ever enter a container as secrets."""
 
+import asyncio
 import enum
 import tomllib
 import uuid
@@ -292,11 +293,14 @@ class Newsflow:
         args = ["promote", "--env", env]
         ctr = self.tools()
         if env == await self.first_environment():
-            tested = self.unit_tested()
-            if await tested.exit_code() != 0:
+            tested, artifacts = self.unit_tested(), self.package()
+            # The engine runs both containers at once: the tests need nothing the build makes,
+            # and the promotion below waits for both, as the CLI's stage graph does.
+            code, _ = await asyncio.gather(tested.exit_code(), artifacts.sync())
+            if code != 0:
                 return tested.directory(EXPORT)
             passes = f"{STATE}/cache/unit-test"
-            ctr = ctr.with_directory(ARTIFACTS, self.package()).with_directory(
+            ctr = ctr.with_directory(ARTIFACTS, artifacts).with_directory(
                 passes, tested.directory(passes)
             )
             args += ["--artifacts", ARTIFACTS]

@@ -1,15 +1,16 @@
 """One promotion's state and the stages every environment shares: the gate, unit tests,
 packaging, upload, apply, deploy, verify and the ledger record. Which stages run, in which order,
-is decided in promote.py (and production.py for environments that follow another)."""
+is decided in `graph` below (and follow_on.py for environments that follow another)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline import gate
+from pipeline import concurrency, gate
 from pipeline.adapters import target, terraform
 from pipeline.adapters.terraform import backend, plan_diff
+from pipeline.concurrency import Step
 from pipeline.errors import PipelineError, RefusedError
 from pipeline.promotion.recorded import StageRunner
 from pipeline.stages import deploy, packaging, unit_test, upload, verify
@@ -51,6 +52,7 @@ class Promotion:
     bucket: str = ""
     reached_target: bool = False
     infra_changed: bool = True
+    changes: list[plan_diff.Change] = field(default_factory=list)  # less the emulator's own
     validated: bool = False
     rollback: dict[str, Any] | None = None
     supplied: Path | None = None  # an artifact built elsewhere (`promote --artifacts`)
@@ -141,21 +143,28 @@ class Promotion:
             )
             log.detail = f"s3://{bucket}/{self.src.sha}/: {uploaded} uploaded, digests verified"
 
+    def plan(self) -> None:
+        """Plan against the uploaded artifact. Nothing changes here, so it may run while the
+        unit tests still do; `apply` waits for both."""
+        assert self.workspace is not None
+        with self.runner.stage("plan") as log:
+            changed = self.workspace.plan(log, self.tf_vars(), out=PLAN_FILE)
+            self.changes = []
+            if changed:
+                plan = self.workspace.show_plan(log, PLAN_FILE)
+                self.changes = plan_diff.unexplained(plan, emulated=self.tgt.kind == "emulated")
+            self.infra_changed = bool(self.changes)
+            ignored = " (only emulator-caused differences)" if changed and not self.changes else ""
+            log.detail = f"{len(self.changes)} changes{ignored}"
+
     def apply(self) -> None:
         assert self.workspace is not None
         with self.runner.stage("apply") as log:
-            changed = self.workspace.plan(log, self.tf_vars(), out=PLAN_FILE)
-            real = []
-            if changed:
-                plan = self.workspace.show_plan(log, PLAN_FILE)
-                real = plan_diff.unexplained(plan, emulated=self.tgt.kind == "emulated")
-            self.infra_changed = bool(real)
-            if real:
+            if self.changes:
                 self.workspace.apply(log, PLAN_FILE, self.tf_vars())
-                log.detail = f"applied {len(real)} changes"
+                log.detail = f"applied {len(self.changes)} changes"
             else:
-                ignored = " (only emulator-caused differences, not applied)" if changed else ""
-                log.detail = f"no changes{ignored}"
+                log.detail = "no changes, nothing applied"
             self.outputs = self.workspace.outputs(log)
 
     def check_published(self) -> None:
@@ -252,15 +261,29 @@ class Promotion:
             log.detail = f"{ledger.table}: {result}"
 
 
+# The order a run record's stages are read in (replay compares them so): concurrent stages end
+# in either order. tests/pipeline/test_promote.py holds it to the graph below.
+STAGE_ORDER = ("gate", "unit-test", "package", "upload", "plan", "apply", "deploy", "verify",
+               "record")  # fmt: skip
+
+
+def graph(promotion: Promotion) -> list[Step]:
+    """The first environment's stages after the gate. The unit tests need nothing the build
+    makes, so they run alongside package → upload → plan, none of which changes what the
+    environment runs; apply is the first stage that does, and it waits for both."""
+    return [
+        Step("unit-test", promotion.unit_test),
+        Step("package", promotion.package),
+        Step("upload", promotion.upload, needs=("package",)),
+        Step("plan", promotion.plan, needs=("upload",)),
+        Step("apply", promotion.apply, needs=("unit-test", "plan")),
+        Step("deploy", promotion.deploy, needs=("apply",)),
+        Step("verify", promotion.verify, needs=("deploy",)),
+    ]
+
+
 def run(promotion: Promotion) -> None:
-    """The first environment's stages after the gate: it builds, so it tests, packages and
-    uploads before it applies, deploys and verifies."""
-    promotion.unit_test()
-    promotion.package()
-    promotion.upload()
-    promotion.apply()
-    promotion.deploy()
-    promotion.verify()
+    concurrency.run_graph(graph(promotion))
 
 
 def reusable_validation(

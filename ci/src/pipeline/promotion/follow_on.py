@@ -241,6 +241,7 @@ def run(
         promotion.lock(plan.lock_seconds, break_lock)
         promotion.copy()
         try:
+            promotion.plan()
             promotion.apply()
         except PipelineError as exc:
             raise type(exc)(f"{exc}; live has not moved, so there is nothing to roll back") from exc

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from pipeline import gate
+from pipeline.state import timeline
 
 _ICON = {"ok": "✅", "failed": "❌", "refused": "⛔"}
 
@@ -52,6 +53,9 @@ def promotion_markdown(record: dict[str, Any]) -> str:
     stages = [[_ICON.get(s["status"], s["status"]) + " " + s["name"], f"{s['seconds']:.1f}s",
                s.get("detail", "")] for s in record.get("stages", [])]  # fmt: skip
     lines += [table(["stage", "time", "detail"], stages), ""]
+    chart = timeline.text_chart(record.get("stages", []))
+    if chart:
+        lines += ["```text", chart, "```", ""]
     versions = record.get("versions") or {}
     if versions:
         lines += [table(["function", "live version"], sorted(versions.items())), ""]

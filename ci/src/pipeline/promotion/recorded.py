@@ -1,15 +1,17 @@
 """A recorded run, written once for every command: its run record, its stages (timing, outcome
 and the failing log tail), the error that ends it, and its one result type."""
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.adapters import aws_errors
-from pipeline.errors import PipelineError, result_of
+from pipeline.errors import PipelineError, Result, result_of
 from pipeline.promotion import job_summary
 from pipeline.state.run_record import RunRecord
 from pipeline.state.stage_log import StageLog, StageResult
@@ -18,43 +20,51 @@ Listener = Callable[[str, StageResult | None], None]
 Translator = Callable[[BaseException], PipelineError | None]
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 @dataclass
 class StageRunner:
-    """Runs named stages in order, records each result and notifies a listener (the CLI)."""
+    """Runs named stages, records each result and notifies a listener (the CLI). Stages may run
+    on several threads at once (the promotion's graph); results are kept in the order they end."""
 
     listener: Listener = lambda name, result: None
     on_result: Callable[[StageResult], None] = lambda result: None
     translate: Translator = lambda exc: None
     results: list[StageResult] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[StageLog]:
         log = StageLog()
-        self.listener(name, None)
-        started = time.monotonic()
+        with self._lock:
+            self.listener(name, None)
+        started, started_at = time.monotonic(), _now()
+
+        def result(status: Result, detail: str, tail: list[str]) -> StageResult:
+            return StageResult(name, status, time.monotonic() - started, detail, tail,
+                               started_at, _now())  # fmt: skip
+
         try:
             yield log
         except PipelineError as exc:
-            status = result_of(exc.exit_code)
-            self._finish(
-                StageResult(name, status, time.monotonic() - started, str(exc), log.tail())
-            )
+            self._finish(result(result_of(exc.exit_code), str(exc), log.tail()))
             raise
         except Exception as exc:
             known = self.translate(exc)
             detail = str(known) if known else f"{type(exc).__name__}: {exc}"
-            self._finish(
-                StageResult(name, "failed", time.monotonic() - started, detail, log.tail())
-            )
+            self._finish(result("failed", detail, log.tail()))
             if known:
                 raise known from exc
             raise
-        self._finish(StageResult(name, "ok", time.monotonic() - started, log.detail))
+        self._finish(result("ok", log.detail, []))
 
     def _finish(self, result: StageResult) -> None:
-        self.results.append(result)
-        self.listener(result.name, result)
-        self.on_result(result)
+        with self._lock:
+            self.results.append(result)
+            self.listener(result.name, result)
+            self.on_result(result)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipeline.adapters import emulator
 from pipeline.errors import RefusedError, UsageError
+from pipeline.promotion import first
 from pipeline.state import project, run_record
 
 PROMOTE_TIMEOUT = 1800
@@ -44,7 +45,20 @@ def load_record(path: Path) -> dict[str, Any]:
 
 
 def outcomes(stages: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return [(str(s.get("name")), str(s.get("status"))) for s in stages]
+    """(name, status) of each stage up to the first that did not pass. The first environment's
+    stages are put in the order its graph declares them: concurrent stages end in either order,
+    and whether one beside the failing stage got to start is timing, not code, so neither is
+    compared. A follow-on environment's stages run one after another, as recorded."""
+    names = [str(s.get("name")) for s in stages]
+    ordered = stages
+    if set(names) <= set(first.STAGE_ORDER):
+        ordered = sorted(stages, key=lambda s: first.STAGE_ORDER.index(str(s.get("name"))))
+    result = []
+    for stage in ordered:
+        result.append((str(stage.get("name")), str(stage.get("status"))))
+        if result[-1][1] != "ok":
+            break
+    return result
 
 
 def first_difference(recorded: list[tuple[str, str]], replayed: list[tuple[str, str]]):
@@ -118,12 +132,13 @@ def replay(repo: Path, state: Path, record_path: Path) -> dict[str, Any]:
         order = project.promotion_order(worktree)
         order.predecessor(env)  # refuses an environment the recorded commit does not promote to
         for before in order.order[: order.order.index(env)]:
-            first = _run(worktree, ["promote", "--env", before, "--target", "emulated", "--json"])
-            if first.get("exit_code") != 0:
+            upstream = _run(worktree, ["promote", "--env", before, "--target", "emulated",
+                                       "--json"])  # fmt: skip
+            if upstream.get("exit_code") != 0:
                 return {
                     "recorded_run": record.get("id"), "sha": sha, "env": env,
                     "reproduced": False,
-                    "message": f"could not rebuild {before} first: {first.get('message')}",
+                    "message": f"could not rebuild {before} first: {upstream.get('message')}",
                 }  # fmt: skip
         replayed = _run(worktree, _promote_args(env, inputs, scratch))
         if replayed.get("run_record"):

@@ -63,6 +63,7 @@ def apply(
                               supplied=artifacts)  # fmt: skip
             first.package()
             first.upload()
+            first.plan()
             first.apply()
     return run.finish()
 

@@ -49,7 +49,7 @@ def run(repo: Path, state: Path, log: StageLog, *, use_cache: bool = True) -> No
     last = done.stdout.strip().splitlines()[-1].strip("= ") if done.stdout.strip() else "no output"
     if done.returncode != 0:
         raise StageFailedError(
-            f"unit tests failed ({last}); nothing was built or deployed. "
+            f"unit tests failed ({last}); nothing was applied or deployed. "
             "Reproduce with `./pipeline unit-test`"
         )
     marker.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import os
 import platform
 import secrets
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -47,6 +48,8 @@ def tool_versions() -> dict[str, str]:
 class RunRecord:
     directory: Path
     data: dict[str, Any] = field(default_factory=dict)
+    # Concurrent stages finish on different threads; one writer at a time keeps the file whole.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def create(cls, state_dir: Path, command: str, inputs: dict[str, Any]) -> "RunRecord":
@@ -73,7 +76,8 @@ class RunRecord:
         return self.directory / "run.json"
 
     def add_stage(self, result: StageResult) -> None:
-        self.data["stages"].append(result.to_json())
+        with self._lock:
+            self.data["stages"].append(result.to_json())
         self.save()
 
     def finish(self, result: str, exit_code: int, **extra: Any) -> None:
@@ -86,7 +90,8 @@ class RunRecord:
         self.save()
 
     def save(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
-        os.replace(tmp, self.path)
+        with self._lock:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data, indent=2, default=str) + "\n")
+            os.replace(tmp, self.path)

@@ -15,6 +15,10 @@ class StageResult:
     seconds: float
     detail: str = ""
     log_tail: list[str] = field(default_factory=list)
+    # Wall-clock bounds (ISO UTC, milliseconds): stages overlap, so a duration alone cannot say
+    # which waited for which; the Gantt chart and the critical path are drawn from these.
+    started_at: str = ""
+    finished_at: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "seconds": round(self.seconds, 3)}

@@ -6,6 +6,7 @@ the emulator. The CLI configuration is the project's own and points at a provide
 one is available, because this machine cannot reach the Terraform registry.
 """
 
+import fcntl
 import json
 import os
 import re
@@ -78,10 +79,15 @@ def find_mirror() -> Path | None:
     return None
 
 
+def plugin_cache(directory: Path) -> Path:
+    """The shared plugin cache: Terraform's own TF_PLUGIN_CACHE_DIR when set (the Dagger module
+    sets it to a cache volume), else one beside the project's CLI config."""
+    return Path(os.environ.get("TF_PLUGIN_CACHE_DIR") or directory / "plugin-cache")
+
+
 def write_cli_config(directory: Path, mirror: Path | None) -> Path:
-    """The project's CLI config: a shared plugin cache (Terraform's own TF_PLUGIN_CACHE_DIR when
-    set, as the Dagger module sets it to a cache volume), and the mirror when there is one."""
-    cache = Path(os.environ.get("TF_PLUGIN_CACHE_DIR") or directory / "plugin-cache")
+    """The project's CLI config: the shared plugin cache, and the mirror when there is one."""
+    cache = plugin_cache(directory)
     for needed in (directory, cache):
         needed.mkdir(parents=True, exist_ok=True)
     lines = [f'plugin_cache_dir = "{cache}"', "disable_checkpoint = true"]
@@ -312,7 +318,15 @@ class Workspace:
             args.append("-reconfigure")
         else:
             args.append("-backend=false")
-        self.run(args, log)
+        # Terraform's plugin cache is not safe for concurrent installs: two inits that install
+        # the same provider at once fail with "file exists" (seen in the Dagger static checks,
+        # where preprod and prod init on parallel workers). One init per cache at a time; with
+        # the provider cached an init takes about a second.
+        cache = plugin_cache(self.cli_config.parent)
+        cache.mkdir(parents=True, exist_ok=True)
+        with (cache / ".install.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.run(args, log)
 
     def var_args(self, variables: dict[str, str]) -> list[str]:
         args = [f"-var-file=environments/{self.env}.tfvars"]
