@@ -1,9 +1,6 @@
 """The emulated Lambda runtime on its own: sandboxing, errors, timeouts, warmth and routing."""
 
-import hashlib
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +11,11 @@ from pipeline.adapters import emulator
 from pipeline.adapters.target import Target
 from pipeline.errors import StageFailedError
 from pipeline.runtime import alarms, function_url, queues
-from pipeline.runtime.functions import Runtime
-from pipeline.state.ledger import Ledger
+from pipeline.runtime.functions import Runtime, log_directory
+from pipeline.runtime.sandbox import find_report
+from tests.functions import ENV, ROLE, account, deploy, zipped
 
 pytestmark = pytest.mark.pipeline
-ROLE = "arn:aws:iam::123456789012:role/runtime-test"
-BUCKET = "runtime-test-packages"
 
 PROBE = """
 import os, sys
@@ -59,61 +55,14 @@ def handler(event, context):
 """
 
 
-def zipped(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def target(moto_server: emulator.Emulator) -> Target:
-    moto_server.reset()
-    moto_server.configure()
-    tgt = Target("emulated", "eu-west-1", moto_server.endpoint)
-    tgt.client("s3").create_bucket(
-        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-    )
-    tgt.client("iam").create_role(
-        RoleName="runtime-test", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
-    )
-    Ledger(tgt, "test").ensure()
-    return tgt
-
-
-def deploy(tgt: Target, name: str, files: dict[str, str], timeout: int = 3, **env: str) -> str:
-    """Upload the zip, record it in the ledger, create or update the function; returns the
-    published version."""
-    body = zipped(files)
-    digest = hashlib.sha256(body).hexdigest()
-    key = f"{digest[:12]}/{name}.zip"
-    tgt.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body)
-    Ledger(tgt, "test").record_artifact(digest[:12], BUCKET, {name: {"key": key, "sha256": digest}})
-    lam = tgt.client("lambda")
-    existing = {f["FunctionName"] for f in lam.list_functions()["Functions"]}
-    if name in existing:
-        lam.update_function_code(FunctionName=name, S3Bucket=BUCKET, S3Key=key)
-        return lam.publish_version(FunctionName=name)["Version"]
-    created = lam.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=ROLE,
-        Handler="probe.handler",
-        Code={"S3Bucket": BUCKET, "S3Key": key},
-        Timeout=timeout,
-        Environment={"Variables": env},
-        Publish=True,
-    )
-    lam.create_alias(FunctionName=name, Name="live", FunctionVersion=created["Version"])
-    return created["Version"]
+    return account(moto_server)
 
 
 @pytest.fixture
 def runtime(target: Target, tmp_path: Path) -> Iterator[Runtime]:
-    with Runtime(
-        target, "test", tmp_path, hosts={"https://news.example": "http://127.0.0.1:9"}
-    ) as rt:
+    with Runtime(target, ENV, tmp_path, hosts={"https://news.example": "http://127.0.0.1:9"}) as rt:
         yield rt
 
 
@@ -161,7 +110,7 @@ def test_the_timeout_is_enforced_and_the_sandbox_replaced(target: Target, runtim
 
 
 def test_init_has_its_own_limit_outside_the_function_timeout(
-    target: Target, runtime: Runtime
+    target: Target, runtime: Runtime, tmp_path: Path
 ) -> None:
     """A 1.5 s module import under a 1 s function timeout: Lambda's init phase is not part of
     the invocation's timeout, so the first invocation still succeeds."""
@@ -169,6 +118,14 @@ def test_init_has_its_own_limit_outside_the_function_timeout(
     deploy(target, "slowinit", {"probe.py": slow_import}, timeout=1)
     first = runtime.invoke("slowinit", {})
     assert first.error is None and first.payload["count"] == 1
+    # As Lambda reports them: the init phase apart, and the Duration without it.
+    assert first.init_seconds >= 1.5 and first.seconds < 1.0
+    second = runtime.invoke("slowinit", {})
+    assert second.init_seconds == 0.0
+    logs = log_directory(tmp_path, ENV)
+    cold, warm = find_report(logs, first.request_id), find_report(logs, second.request_id)
+    assert cold is not None and cold.init_ms >= 1500 and cold.duration_ms < 1000
+    assert warm is not None and warm.init_ms == 0.0
 
 
 def test_alias_routing_honours_weights_and_versions(target: Target, runtime: Runtime) -> None:
@@ -231,7 +188,7 @@ def test_queue_mapping_deletes_successes_and_keeps_reported_failures(
 
 
 def test_function_url_translates_http_to_payload_2_and_back(
-    target: Target, runtime: Runtime
+    target: Target, runtime: Runtime, tmp_path: Path
 ) -> None:
     handler = (
         "import json\n"
@@ -249,6 +206,8 @@ def test_function_url_translates_http_to_payload_2_and_back(
         )
     assert response.status_code == 418
     assert response.headers["x-seen"] == "/items"
+    # The request id is the invocation's: its REPORT line is found by it.
+    assert find_report(log_directory(tmp_path, ENV), response.headers["x-amzn-requestid"])
     assert response.json() == {
         "query": {"limit": "5"},
         "method": "GET",

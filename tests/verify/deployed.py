@@ -127,6 +127,22 @@ class App:
             "SecretString"
         ]
 
+    def init_seconds(self, response: requests.Response) -> float:
+        """How long the request waited for a cold sandbox's init phase. Lambda reports init apart
+        from the invocation; an emulated sandbox's init is an interpreter start and a boto3
+        import on a machine shared with the whole pipeline, so emulated latency budgets leave it
+        out. Against AWS it is 0: there the budget is the caller's, cold starts included."""
+        if not self.emulated:
+            return 0.0
+        from pipeline.runtime.functions import log_directory
+        from pipeline.runtime.sandbox import find_report
+
+        assert self.state_dir is not None
+        request_id = response.headers.get("x-amzn-requestid", "")
+        report = find_report(log_directory(self.state_dir, self.env), request_id)
+        assert report is not None, f"no REPORT line for request {request_id!r}"
+        return report.init_ms / 1000
+
     def get(self, path: str, key: str | None = None, **params: str) -> requests.Response:
         headers = {"X-API-Key": key} if key is not None else {}
         return requests.get(

@@ -5,7 +5,9 @@ only the standard library, the function's artifact and the runtime-provided libr
 That is what proves an artifact is self-contained. This file imports nothing from `pipeline`.
 
 Requests arrive as JSON lines on stdin; each response is one JSON line on the fd given in argv.
-The handler's own output goes to stdout/stderr, which the parent keeps as the function's log.
+The handler's own output goes to stdout/stderr, which the parent keeps as the function's log,
+with Lambda's START, END and REPORT lines around each invocation. The first REPORT carries the
+init phase's duration, counted from when the parent started this process, as Lambda's does.
 """
 
 import importlib
@@ -68,7 +70,7 @@ def invoke(handler: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> None:
-    code_dir, layer_dir, handler_spec, response_fd = sys.argv[1:5]
+    code_dir, layer_dir, handler_spec, response_fd, spawned = sys.argv[1:6]
     sys.path[:0] = [code_dir, layer_dir]
     os.chdir(code_dir)
     responses = os.fdopen(int(response_fd), "w", encoding="utf-8")
@@ -82,7 +84,12 @@ def main() -> None:
         init_error = error("Runtime.HandlerNotFound", exc)
     except Exception as exc:
         init_error = error(f"Runtime.InitError.{type(exc).__name__}", exc)
-    responses.write(json.dumps({"ready": True}) + "\n")  # init is over; the timeout starts now
+    # Both clocks are the system's CLOCK_MONOTONIC, so the difference spans the two processes.
+    init_ms = (time.monotonic() - float(spawned)) * 1000
+    init_report = f"\tInit Duration: {init_ms:.2f} ms"
+    responses.write(
+        json.dumps({"ready": True, "init_ms": init_ms}) + "\n"
+    )  # the timeout starts now
     responses.flush()
     for line in sys.stdin:
         request = json.loads(line)
@@ -95,7 +102,10 @@ def main() -> None:
             response = invoke(handler, request)
         elapsed = (time.monotonic() - started) * 1000
         print(f"END RequestId: {request_id}", flush=True)
-        print(f"REPORT RequestId: {request_id}\tDuration: {elapsed:.2f} ms", flush=True)
+        print(
+            f"REPORT RequestId: {request_id}\tDuration: {elapsed:.2f} ms{init_report}", flush=True
+        )
+        init_report = ""
         sys.stderr.flush()
         responses.write(json.dumps(response) + "\n")
         responses.flush()

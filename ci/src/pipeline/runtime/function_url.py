@@ -118,18 +118,23 @@ class FunctionUrl:
                 try:
                     invocation = shim.runtime.invoke(shim.function, event, shim.qualifier)
                 except Exception:  # the emulator went away: what Lambda's front end says
-                    self._send(502, {}, b'{"Message":"Internal Server Error"}')
+                    self._send(502, {}, b'{"Message":"Internal Server Error"}', "")
                     return
                 shim.served += 1
                 if not invocation.ok:
                     status = 504 if "Timedout" in str(invocation.error) else 502
-                    self._send(status, {}, b'{"Message":"Internal Server Error"}')
+                    body = b'{"Message":"Internal Server Error"}'
+                    self._send(status, {}, body, invocation.request_id)
                     return
-                self._send(*http_response(invocation.payload))
+                self._send(*http_response(invocation.payload), invocation.request_id)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
-            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+            def _send(
+                self, status: int, headers: dict[str, str], body: bytes, request_id: str
+            ) -> None:
+                """`request_id` is the invocation's, as the real URL's X-Amzn-RequestId is, so
+                its REPORT line can be found; a request that reached no function gets a new one."""
                 self.send_response(status)
                 for key, value in headers.items():
                     if key.lower() not in {"content-length", "connection"}:
@@ -137,7 +142,7 @@ class FunctionUrl:
                 if "content-type" not in {k.lower() for k in headers}:
                     self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
-                self.send_header("X-Amzn-RequestId", str(uuid.uuid4()))
+                self.send_header("X-Amzn-RequestId", request_id or str(uuid.uuid4()))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(body)

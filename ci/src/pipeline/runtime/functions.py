@@ -28,6 +28,11 @@ from pipeline.state.ledger import Ledger
 ALIAS = "live"
 
 
+def log_directory(state_dir: Path, env: str) -> Path:
+    """Where an environment's sandbox logs are kept: its emulated CloudWatch Logs."""
+    return state_dir / "runtime" / "logs" / env
+
+
 @dataclass
 class Invocation:
     """One invocation's outcome, shaped like Lambda's Invoke response."""
@@ -36,7 +41,9 @@ class Invocation:
     version: str
     payload: Any = None
     error: dict[str, Any] | None = None
-    seconds: float = 0.0
+    request_id: str = ""
+    seconds: float = 0.0  # Lambda's Duration: the invocation, without a cold sandbox's init
+    init_seconds: float = 0.0
     log_tail: list[str] = field(default_factory=list)
 
     @property
@@ -63,7 +70,7 @@ class Runtime:
         self.state = state_dir
         self.root = state_dir / "runtime"
         self.layer_dir = layer.build(self.root / "layer")
-        self.pool = Pool(self.root / "logs" / env)
+        self.pool = Pool(log_directory(state_dir, env))
         self._lambda = self.target.client("lambda")
         self._cloudwatch = self.target.client("cloudwatch")
         self._ledger = Ledger(self.target, env)
@@ -97,10 +104,12 @@ class Runtime:
         version = self.resolve(function, qualifier)
         spec = self.spec(function, version)
         sandbox = self.pool.acquire(spec)
+        cold = not sandbox.initialised
         started = time.monotonic()
+        request_id = str(uuid.uuid4())
         request = {
             "event": event,
-            "request_id": str(uuid.uuid4()),
+            "request_id": request_id,
             "deadline": time.time() + spec.timeout,
             "invoked_arn": self._arn(function, qualifier),
         }
@@ -111,14 +120,17 @@ class Runtime:
             response = {"error": {"errorType": kind, "errorMessage": str(exc)}}
         finally:
             self.pool.release(sandbox)
-        seconds = time.monotonic() - started
+        init = sandbox.init_seconds if cold else 0.0
+        seconds = max(0.0, time.monotonic() - started - init)
         error = response.get("error")
         self._cloudwatch.put_metric_data(
             Namespace="AWS/Lambda",
             MetricData=alarms.lambda_metrics(function, error is not None, seconds * 1000),
         )
         tail = sandbox.log_tail() if error else []
-        return Invocation(function, version, response.get("result"), error, seconds, tail)
+        return Invocation(
+            function, version, response.get("result"), error, request_id, seconds, init, tail
+        )
 
     def spec(self, function: str, version: str) -> FunctionSpec:
         """A version's configuration and unpacked code; both are immutable, so cached."""

@@ -7,6 +7,7 @@ as AWS does."""
 import contextlib
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -22,6 +23,10 @@ LOG_TAIL_LINES = 30
 # Lambda's init phase (interpreter start, handler import) has its own 10-second limit; the
 # function's timeout covers only the invocation.
 INIT_LIMIT = 10.0
+REPORT = re.compile(
+    r"^REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>[\d.]+) ms"
+    r"(?:\tInit Duration: (?P<init>[\d.]+) ms)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,25 @@ class SandboxDied(RuntimeError):
     """The sandbox exited or timed out before answering."""
 
 
+@dataclass(frozen=True)
+class Report:
+    """An invocation's REPORT line: its own duration, and the init phase's when it was cold."""
+
+    duration_ms: float
+    init_ms: float
+
+
+def find_report(log_dir: Path, request_id: str) -> Report | None:
+    """The REPORT line of one request among a function's sandbox logs, as CloudWatch Logs
+    Insights would find it by its request id."""
+    for path in log_dir.glob("*.log"):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            found = REPORT.match(line)
+            if found and found["id"] == request_id:
+                return Report(float(found["duration"]), float(found["init"] or 0.0))
+    return None
+
+
 class Sandbox:
     def __init__(self, spec: FunctionSpec, log_dir: Path) -> None:
         self.spec = spec
@@ -55,7 +79,7 @@ class Sandbox:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-I", "-S", str(BOOTSTRAP), str(spec.code_dir),
-                 str(spec.layer_dir), spec.handler, str(write_fd)],
+                 str(spec.layer_dir), spec.handler, str(write_fd), repr(time.monotonic())],
                 stdin=subprocess.PIPE,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -66,7 +90,8 @@ class Sandbox:
         os.close(write_fd)
         self._responses = read_fd
         self._buffer = b""
-        self._initialised = False
+        self.initialised = False
+        self.init_seconds = 0.0  # the init phase's duration, once it is over
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -75,9 +100,10 @@ class Sandbox:
         """Send one request and wait for its response; kill the sandbox on a timeout. A cold
         sandbox first finishes its init, under Lambda's own init limit."""
         assert self.process.stdin is not None
-        if not self._initialised:
-            self._read_line(INIT_LIMIT, f"Init timed out after {INIT_LIMIT:.2f} seconds")
-            self._initialised = True
+        if not self.initialised:
+            ready = self._read_line(INIT_LIMIT, f"Init timed out after {INIT_LIMIT:.2f} seconds")
+            self.init_seconds = ready["init_ms"] / 1000
+            self.initialised = True
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
