@@ -30,8 +30,6 @@ EXPECTED_TYPES = {
     "aws_sns_topic": 2,
     "aws_sns_topic_subscription": 1,
     "aws_sqs_queue": 2,
-    "aws_sqs_queue_redrive_policy": 1,
-    "aws_sqs_queue_policy": 1,
     "aws_s3_bucket": 1,
     "aws_s3_bucket_versioning": 1,
     "aws_s3_bucket_server_side_encryption_configuration": 1,

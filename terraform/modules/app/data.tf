@@ -54,16 +54,10 @@ resource "aws_sns_topic_subscription" "alerts_email" {
   endpoint  = var.alert_email
 }
 
-resource "aws_sqs_queue" "analysis" {
-  name                       = "${local.prefix}analysis"
-  visibility_timeout_seconds = local.analysis_timeout * 6 # AWS's advice for event source mappings
-  message_retention_seconds  = 345600
-  sqs_managed_sse_enabled    = true
-
-  lifecycle {
-    # Owned by aws_sqs_queue_redrive_policy below; declaring that keeps the two from diffing.
-    ignore_changes = [redrive_policy]
-  }
+locals {
+  analysis_queue_name = "${local.prefix}analysis"
+  # Built, not read from the queue, so that the queue's own policy can name it.
+  analysis_queue_arn = "arn:${local.partition}:sqs:${local.region}:${local.account_id}:${local.analysis_queue_name}"
 }
 
 resource "aws_sqs_queue" "analysis_dlq" {
@@ -72,20 +66,42 @@ resource "aws_sqs_queue" "analysis_dlq" {
   sqs_managed_sse_enabled   = true
 }
 
-# A separate resource lets both queues be created in parallel (each create takes ~25 s).
-resource "aws_sqs_queue_redrive_policy" "analysis" {
-  queue_url = aws_sqs_queue.analysis.id
+# The policy and the redrive policy go in the CreateQueue call itself. After writing a queue's
+# attributes the provider reads them until six reads 5 s apart agree (about 25 s, on AWS as in
+# the emulator); as separate resources, one after the other, they added 50 s to a first apply.
+resource "aws_sqs_queue" "analysis" {
+  name                       = local.analysis_queue_name
+  visibility_timeout_seconds = local.analysis_timeout * 6 # AWS's advice for event source mappings
+  message_retention_seconds  = 345600
+  sqs_managed_sse_enabled    = true
+  policy                     = data.aws_iam_policy_document.analysis_queue.json
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.analysis_dlq.arn
     maxReceiveCount     = 3
   })
 }
 
+# They were separate resources before; an environment applied then keeps its attributes, now
+# owned by the queue, instead of having them deleted.
+removed {
+  from = aws_sqs_queue_redrive_policy.analysis
+  lifecycle {
+    destroy = false
+  }
+}
+
+removed {
+  from = aws_sqs_queue_policy.analysis
+  lifecycle {
+    destroy = false
+  }
+}
+
 data "aws_iam_policy_document" "analysis_queue" {
   statement {
     sid       = "AnalysisTopicSends"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.analysis.arn]
+    resources = [local.analysis_queue_arn]
     principals {
       type        = "Service"
       identifiers = ["sns.amazonaws.com"]
@@ -96,16 +112,6 @@ data "aws_iam_policy_document" "analysis_queue" {
       values   = [aws_sns_topic.analysis.arn]
     }
   }
-}
-
-resource "aws_sqs_queue_policy" "analysis" {
-  queue_url = aws_sqs_queue.analysis.id
-  policy    = data.aws_iam_policy_document.analysis_queue.json
-
-  # Set the two queue attributes one after the other. moto's SetQueueAttributes drops a Policy
-  # that is not in the same call, so a redrive update racing this one erased it; on AWS the
-  # order is harmless.
-  depends_on = [aws_sqs_queue_redrive_policy.analysis]
 }
 
 resource "aws_sns_topic_subscription" "analysis" {
