@@ -1,8 +1,10 @@
 """The unit-test step: the Lambdas' unit suite against a moto server the suite starts itself.
 
-A pass is remembered by the hash of everything the suite reads, so an unchanged tree is not
-tested twice (the same inputs would give the same result)."""
+A pass is remembered per test module, by the hash of everything that module reads: the shared
+harness, and the Lambda packages it names. A change to one function re-runs only the modules
+that can see it (the same inputs would give the same result); an unchanged tree runs none."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,40 +13,48 @@ from pipeline.errors import StageFailedError
 from pipeline.state.content_hash import tree_hash
 from pipeline.state.stage_log import StageLog
 
-INPUTS = (
-    "lambdas",
-    "tests/unit",
-    "tests/conftest.py",
-    "fixtures/newsapi",
-    "ci/src/pipeline",
-    "pyproject.toml",
-    "uv.lock",
-)
+SUITE = "tests/unit"
+# What every module reads: the harness, the fixtures, the pipeline's fake NewsAPI, the locks.
+SHARED = ("tests/__init__.py", "tests/conftest.py", "tests/leaks.py", "fixtures/newsapi",
+          "ci/src/pipeline", "pyproject.toml", "uv.lock")  # fmt: skip
+# A Lambda package is named in a test (an import, or a string that loads it) as news_<name>.
+PACKAGE = re.compile(r"\bnews_([a-z]+)\b")
+
+
+def modules(repo: Path) -> list[str]:
+    """The suite's test modules, as pytest collects them."""
+    return sorted(p.relative_to(repo).as_posix() for p in (repo / SUITE).glob("test_*.py"))
+
+
+def _lambdas(repo: Path, files: list[Path]) -> set[str]:
+    named = {name for path in files for name in PACKAGE.findall(path.read_text())}
+    return {f"lambdas/{name}" for name in named if (repo / "lambdas" / name).is_dir()}
+
+
+def module_inputs(repo: Path) -> dict[str, tuple[str, ...]]:
+    """Each test module and the paths its result depends on."""
+    tests = repo / SUITE
+    helpers = sorted(p for p in tests.glob("*.py") if not p.name.startswith("test_"))
+    shared = {*SHARED, *(p.relative_to(repo).as_posix() for p in helpers)}
+    shared |= _lambdas(repo, helpers)
+    return {
+        module: tuple(sorted(shared | {module} | _lambdas(repo, [repo / module])))
+        for module in modules(repo)
+    }
 
 
 def run(repo: Path, state: Path, log: StageLog, *, use_cache: bool = True) -> None:
-    inputs = tree_hash(repo, INPUTS)
-    marker = state / "cache" / "unit-test" / inputs
-    if use_cache and marker.is_file():
-        log.detail = f"cached pass for inputs {inputs[:12]} ({marker.read_text().strip()})"
+    cache = state / "cache" / "unit-test"
+    keys = {module: tree_hash(repo, paths) for module, paths in module_inputs(repo).items()}
+    due = [m for m, key in keys.items() if not (use_cache and (cache / key).is_file())]
+    if not due:
+        combined = tree_hash(repo, [], seed="".join(sorted(keys.values())))
+        log.detail = f"cached pass for all {len(keys)} test modules (inputs {combined[:12]})"
         return
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "tests/unit",
-            "-m",
-            "unit",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+        [sys.executable, "-m", "pytest", *due, "-m", "unit", "-q", "-p", "no:cacheprovider"],
+        cwd=repo, capture_output=True, text=True, check=False,
+    )  # fmt: skip
     log.write(done.stdout + done.stderr)
     last = done.stdout.strip().splitlines()[-1].strip("= ") if done.stdout.strip() else "no output"
     if done.returncode != 0:
@@ -52,6 +62,10 @@ def run(repo: Path, state: Path, log: StageLog, *, use_cache: bool = True) -> No
             f"unit tests failed ({last}); nothing was applied or deployed. "
             "Reproduce with `./pipeline unit-test`"
         )
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(last + "\n")
-    log.detail = last
+    cache.mkdir(parents=True, exist_ok=True)
+    for module in due:
+        (cache / keys[module]).write_text(f"{module}: {last}\n")
+    cached = len(keys) - len(due)
+    log.detail = last + (
+        f"; {cached} of {len(keys)} test modules unchanged, not re-run" if cached else ""
+    )
