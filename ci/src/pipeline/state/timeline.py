@@ -26,16 +26,18 @@ class Span:
 
 def spans(stages: list[dict[str, Any]]) -> list[Span]:
     """The stages that carry start and end times, in the order they started."""
-    timed = [s for s in stages if s.get("started_at") and s.get("finished_at")]
+    timed = [
+        (s, datetime.fromisoformat(s["started_at"]), datetime.fromisoformat(s["finished_at"]))
+        for s in stages
+        if s.get("started_at") and s.get("finished_at")
+    ]
     if not timed:
         return []
-    starts = {id(s): datetime.fromisoformat(s["started_at"]) for s in timed}
-    origin = min(starts.values())
+    origin = min(start for _, start, _ in timed)
     result = [
-        Span(str(s["name"]), str(s.get("status", "")),
-             (starts[id(s)] - origin).total_seconds(),
-             (datetime.fromisoformat(s["finished_at"]) - origin).total_seconds())
-        for s in timed
+        Span(str(s["name"]), str(s.get("status", "")), (start - origin).total_seconds(),
+             (end - origin).total_seconds())
+        for s, start, end in timed
     ]  # fmt: skip
     return sorted(result, key=lambda span: (span.start, span.end))
 
