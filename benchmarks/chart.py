@@ -1,18 +1,21 @@
-"""Draws bench.json's stage durations (median, with min-max whiskers) as a PNG.
+"""Draws bench.json as two PNGs: each stage's duration (median, with min-max whiskers), and each
+promotion's median run as a Gantt chart with its critical path, so overlapping stages show.
 Run by harness.py in an isolated environment that has matplotlib."""
 
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+CRITICAL, OTHER, FAILED = "#c0392b", "#7f8c8d", "#e67e22"
 
-def main(source: Path, target: Path) -> None:
-    result = json.loads(source.read_text())
+
+def durations(result: dict[str, Any], target: Path) -> None:
     runs = result["promotions"]
     stages = sorted({s for run in runs.values() for s in run["stages"]})
     figure, axis = plt.subplots(figsize=(11, 5))
@@ -33,6 +36,38 @@ def main(source: Path, target: Path) -> None:
     axis.legend()
     figure.tight_layout()
     figure.savefig(target, dpi=110)
+    plt.close(figure)
+
+
+def gantt(result: dict[str, Any], target: Path) -> None:
+    runs = {name: run for name, run in result["promotions"].items() if run.get("timeline")}
+    heights = [max(2, len(run["timeline"])) for run in runs.values()]
+    figure, axes = plt.subplots(
+        len(runs), 1, figsize=(11, 0.35 * sum(heights) + 1.2 * len(runs)),
+        gridspec_kw={"height_ratios": heights}, squeeze=False,
+    )  # fmt: skip
+    for axis, (name, run) in zip(axes[:, 0], runs.items(), strict=True):
+        spans, critical = run["timeline"], set(run.get("critical_path", []))
+        for row, span in enumerate(spans):
+            color = (
+                FAILED if span["status"] != "ok" else CRITICAL if span["name"] in critical else OTHER
+            )
+            axis.barh(row, span["end"] - span["start"], left=span["start"], color=color)
+        axis.set_yticks(range(len(spans)), [span["name"] for span in spans])
+        axis.invert_yaxis()
+        ratio = run.get("wall_over_serial", {}).get("median")
+        suffix = f", wall ÷ serial {ratio:.2f}" if ratio else ""
+        axis.set_title(f"{name}: median run{suffix} (red: critical path)", loc="left")
+        axis.set_xlabel("seconds from the first stage")
+    figure.tight_layout()
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+
+
+def main(source: Path, out: Path) -> None:
+    result = json.loads(source.read_text())
+    durations(result, out / "bench.png")
+    gantt(result, out / "gantt.png")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Phases, each in a throwaway clone, state directory and emulator:
   scale        per-function deployment work for synthetic apps of 4, 16 and 40 functions, against
                moto as it is and behind a relay adding AWS's kind of round trip (latency.py)
 Each phase runs `--repeat` times (1 with --quick); figures are min/median/max seconds.
-Writes bench.json, bench.md and bench.png (stage durations) into --out.
+Writes bench.json, bench.md (with a text Gantt chart of each median run), bench.png (stage
+durations) and gantt.png (each median run's stages on its time axis) into --out.
 """
 
 import argparse
@@ -21,12 +22,14 @@ import sys
 import tempfile
 import time
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import scale
 
 from pipeline.stages import packaging
+from pipeline.state import timeline
 
 REPO = Path(__file__).resolve().parents[1]
 CHART_PACKAGES = ["matplotlib==3.10.7"]
@@ -81,8 +84,10 @@ def promotions() -> dict[str, Any]:
     figures = {}
     for name, outcome in runs.items():
         stages = {s["name"]: s["seconds"] for s in outcome.get("stages", [])}
+        spans = timeline.spans(outcome.get("stages", []))
         figures[name] = {"total": outcome["wall"], "stages": stages,
-                         "result": outcome.get("result", "failed")}  # fmt: skip
+                         "result": outcome.get("result", "failed"),
+                         "timeline": [asdict(span) for span in spans]}  # fmt: skip
     figures["rollback"]["restore"] = runs["rollback"]["seconds"]
     return figures
 
@@ -123,6 +128,22 @@ def spread(samples: list[float]) -> dict[str, float]:
             "max": round(max(samples), 3)}  # fmt: skip
 
 
+def overlap(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Wall time over the stages' serial sum, per repetition, and the median run's timeline with
+    its critical path: what the Gantt charts draw."""
+    timelines = [[timeline.Span(**span) for span in r.get("timeline", [])] for r in runs]
+    ratios = [ratio for spans in timelines if (ratio := timeline.wall_over_serial(spans))]
+    if not ratios:
+        return {}
+    median = sorted(range(len(runs)), key=lambda i: runs[i]["total"])[len(runs) // 2]
+    spans = timelines[median]
+    return {
+        "wall_over_serial": spread(ratios),
+        "timeline": [asdict(span) for span in spans],
+        "critical_path": timeline.critical_path(spans),
+    }
+
+
 def summarise(repeats: list[dict[str, Any]]) -> dict[str, Any]:
     promotion_names = list(repeats[0]["promotions"])
     result: dict[str, Any] = {"promotions": {}, "packaging": {}, "scale": {}}
@@ -133,6 +154,7 @@ def summarise(repeats: list[dict[str, Any]]) -> dict[str, Any]:
             "results": [r["result"] for r in runs],
             "total": spread([r["total"] for r in runs]),
             "stages": {s: spread([r["stages"].get(s, 0.0) for r in runs]) for s in stages},
+            **overlap(runs),
         }
     result["promotions"]["rollback"]["restore"] = spread(
         [r["promotions"]["rollback"]["restore"] for r in repeats]
@@ -159,13 +181,21 @@ def markdown(result: dict[str, Any]) -> str:
         mark = f" ({failed} of {len(run['results'])} failed a check)" if failed else ""
         lines.append(f"| {name}{mark} | {total['min']:.1f} / {total['median']:.1f} / "
                      f"{total['max']:.1f} | {stages} |")  # fmt: skip
-    restore = result["promotions"]["rollback"]["restore"]
-    warm = result["promotions"]["preprod warm"]["total"]["median"]
-    same = result["promotions"]["preprod no-change"]["total"]["median"]
+    promotions = result["promotions"]
+    restore = promotions["rollback"]["restore"]
+    cold = promotions["preprod cold"]
+    warm = promotions["preprod warm"]["total"]["median"]
+    same = promotions["preprod no-change"]["total"]["median"]
     pack = result["packaging"]
+    ratio = cold.get("wall_over_serial", {}).get("median")
     lines += [
         "",
-        f"- no-change re-run: {warm / same:.1f}x faster than warm (goal ≥ 3x)",
+        f"- preprod cold: {cold['total']['median']:.1f} s median (goal ≤ 90 s)",
+        f"- preprod warm: {warm:.1f} s median (goal ≤ 35 s)",
+        f"- no-change re-run: {warm / same:.1f}x faster than warm (goal ≥ 5x)",
+        f"- prod: {promotions['prod']['total']['median']:.1f} s median (goal ≤ 45 s)",
+        "- preprod cold, wall ÷ serial sum of its stages: "
+        + (f"{ratio:.2f} median (goal ≤ 0.75)" if ratio else "not recorded"),
         f"- rollback: live restored in {restore['median']:.2f} s median (goal ≤ 5 s)",
         f"- packaging: {pack['pipeline']['median']:.2f} s vs zip -r {pack['zip -r']['median']:.2f}"
         f" s, ratio {pack['ratio']['median']:.2f} (goal ≤ 1.5); byte-reproducible: "
@@ -184,15 +214,19 @@ def markdown(result: dict[str, Any]) -> str:
             medians = [figures[n][step]["median"] for n in sizes]
             cells = " | ".join(f"{m:.3f}" for m in medians)
             lines.append(f"| {step} | {cells} | {medians[-1] / medians[0]:.1f}x |")
+    for name, run in promotions.items():
+        if run.get("timeline"):
+            chart = timeline.render([timeline.Span(**span) for span in run["timeline"]])
+            lines += ["", f"{name}, the median run's stages:", "", "```", chart, "```"]
     return "\n".join(lines) + "\n"
 
 
-def chart(json_path: Path, png: Path) -> str:
-    """Stage durations as a PNG, drawn by matplotlib in its own uv environment."""
+def charts(json_path: Path, out: Path) -> str:
+    """bench.png and gantt.png, drawn by matplotlib in its own uv environment."""
     uv = os.environ.get("PIPELINE_UV") or shutil.which("uv") or "uv"
     done = subprocess.run(
         [uv, "run", "--no-project", *[f"--with={p}" for p in CHART_PACKAGES], "python",
-         str(Path(__file__).with_name("chart.py")), str(json_path), str(png)],
+         str(Path(__file__).with_name("chart.py")), str(json_path), str(out)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     return "written" if done.returncode == 0 else f"not drawn: {done.stderr.strip()[-300:]}"
@@ -219,7 +253,8 @@ def main() -> None:
     table = markdown(result)
     (args.out / "bench.md").write_text(table)
     print(table)
-    print(f"chart {chart(args.out / 'bench.json', args.out / 'bench.png')}: {args.out}/bench.png")
+    drawn = charts(args.out / "bench.json", args.out)
+    print(f"charts {drawn}: {args.out}/bench.png, {args.out}/gantt.png")
 
 
 if __name__ == "__main__":

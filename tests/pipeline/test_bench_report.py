@@ -22,8 +22,21 @@ def _repeat(scale: float, result: str = "ok") -> dict:
     def run(total: float, **stages: float) -> dict:
         return {"total": total * scale, "stages": stages, "result": result}
 
+    def span(name: str, start: float, end: float) -> dict:
+        return {"name": name, "status": "ok", "start": start * scale, "end": end * scale}
+
     promotions = {
-        "preprod cold": run(200, apply=90, verify=80),
+        "preprod cold": {
+            **run(200, apply=90, verify=80),
+            # unit-test beside package, then apply, then verify: 170 s of stages
+            # in 120 s of wall time
+            "timeline": [
+                span("unit-test", 0, 30),
+                span("package", 0, 20),
+                span("apply", 30, 40),
+                span("verify", 40, 120),
+            ],
+        },
         "preprod warm": run(120, apply=40, verify=60),
         "preprod no-change": run(30, verify=20),
         "prod": run(150, shift=60),
@@ -47,7 +60,17 @@ def test_repeats_become_min_median_max_and_the_table_shows_goals_and_ratios() ->
     assert result["scale"]["moto"]["40"]["upload"]["median"] == pytest.approx(1.5)
     table = harness.markdown(result)
     assert "| preprod cold (1 of 3 failed a check) | 200.0 / 300.0 / 400.0 |" in table
-    assert "- no-change re-run: 4.0x faster than warm (goal ≥ 3x)" in table
+    assert "- no-change re-run: 4.0x faster than warm (goal ≥ 5x)" in table
+    assert "- preprod cold: 300.0 s median (goal ≤ 90 s)" in table
+    assert "- prod: 225.0 s median (goal ≤ 45 s)" in table
+    # Stage overlap: scaling every time by the same factor leaves the ratio alone.
+    assert cold["wall_over_serial"] == {"min": 0.857, "median": 0.857, "max": 0.857}
+    assert "wall ÷ serial sum of its stages: 0.86 median (goal ≤ 0.75)" in table
+    assert [s["end"] for s in cold["timeline"]] == [45.0, 30.0, 60.0, 180.0]  # the median run's
+    assert cold["critical_path"] == ["unit-test", "apply", "verify"]
+    assert "preprod cold, the median run's stages:" in table
+    assert "wall 180.0s; stages sum to 210.0s" in table
+    assert "wall_over_serial" not in result["promotions"]["preprod warm"]
     assert "- rollback: live restored in 0.75 s median (goal ≤ 5 s)" in table
     assert "byte-reproducible: pipeline yes, zip -r no" in table
     assert "| per-function step, moto | 4 fns | 40 fns | 40 / 4 |" in table

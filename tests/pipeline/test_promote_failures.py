@@ -37,8 +37,12 @@ def test_failing_unit_tests_deploy_nothing(repo_clone: Path, tmp_path: Path) -> 
         assert runner.target().client("lambda").list_functions()["Functions"] == []
 
         # Scenario 10: the run record alone reproduces the failure offline.
-        code, replayed = runner.json("replay", outcome["run_record"])
-        assert code == 0, replayed
+        done = runner.run("replay", outcome["run_record"], "--json")
+        replayed = json.loads(done.stdout)
+        assert done.returncode == 0, replayed
+        # Where the recorded run's time went comes first: its stages on one time axis.
+        assert "the recorded run's stages:" in done.stderr
+        assert "* critical path, ▒ did not pass" in done.stderr
         assert replayed["reproduced"] is True and replayed["first_difference"] is None
         assert replayed["recorded_failing_stage"] == replayed["replayed_failing_stage"]
         assert replayed["replayed_failing_stage"] == "unit-test"

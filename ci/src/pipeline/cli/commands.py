@@ -22,7 +22,7 @@ from pipeline.gate import inputs
 from pipeline.promotion import job_summary, orchestrator, replay, rollback, verbs
 from pipeline.promotion.recorded import Outcome
 from pipeline.reports import history, metrics, status
-from pipeline.state import project
+from pipeline.state import project, timeline
 from pipeline.state.ledger import Ledger
 
 ABOUT = """\
@@ -259,6 +259,9 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     repo = project.root()
     result = replay.replay(repo, project.state_dir(repo), args.record)
+    chart = timeline.text_chart(replay.load_record(args.record).get("stages", []))
+    if chart:  # where the recorded run spent its time, before what the replay found
+        console.err.print(f"the recorded run's stages:\n{chart}", markup=False, highlight=False)
     if result["reproduced"]:
         console.err.print(
             f"reproduced: every stage matches the recording (failing stage: "

@@ -69,7 +69,11 @@ def wall_over_serial(timeline: list[Span]) -> float | None:
 def text_chart(stages: list[dict[str, Any]], width: int = 40) -> str:
     """One line per stage: its bar on the run's time axis, its seconds, and `*` on the critical
     path. Empty when the record predates stage times."""
-    timeline = spans(stages)
+    return render(spans(stages), width)
+
+
+def render(timeline: list[Span], width: int = 40) -> str:
+    """The text chart of a timeline already read (the benchmark keeps its runs' spans)."""
     if not timeline:
         return ""
     total = max(span.end for span in timeline) or 1.0
