@@ -35,8 +35,11 @@ def first(deployed_preprod: dict) -> dict:
 def test_promote_runs_its_graph(first: dict, cli: Cli) -> None:
     stages = {s["name"]: s for s in first["stages"]}
     assert in_graph_order(first["stages"]) == list(promotion_first.STAGE_ORDER)
-    graph = promotion_first.graph(mock.create_autospec(promotion_first.Promotion, instance=True))
-    assert [step.name for step in graph] == list(promotion_first.STAGE_ORDER[1:-1])
+    promotion = mock.create_autospec(promotion_first.Promotion, instance=True)
+    graph = promotion_first.graph(promotion)
+    # Each step is the Promotion method of its name; apply is the first that changes anything.
+    assert graph[0].run == promotion.unit_test and graph[-1].run == promotion.verify
+    assert {s.name: s.needs for s in graph}["apply"] == ("unit-test", "plan")
     at = {name: (datetime.fromisoformat(s["started_at"]), datetime.fromisoformat(s["finished_at"]))
           for name, s in stages.items()}  # fmt: skip
     for step in graph:  # nothing started before what it needs had passed

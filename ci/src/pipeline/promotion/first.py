@@ -51,11 +51,15 @@ class Promotion:
     workspace: terraform.Workspace | None = None
     bucket: str = ""
     reached_target: bool = False
-    infra_changed: bool = True
     changes: list[plan_diff.Change] = field(default_factory=list)  # less the emulator's own
     validated: bool = False
     rollback: dict[str, Any] | None = None
     supplied: Path | None = None  # an artifact built elsewhere (`promote --artifacts`)
+
+    @property
+    def infra_changed(self) -> bool:
+        """Whether the plan had changes of its own (the emulator's are not)."""
+        return bool(self.changes)
 
     def tf_vars(self) -> dict[str, str]:
         return {"lambda_version": self.src.sha}
@@ -153,7 +157,6 @@ class Promotion:
             if changed:
                 plan = self.workspace.show_plan(log, PLAN_FILE)
                 self.changes = plan_diff.unexplained(plan, emulated=self.tgt.kind == "emulated")
-            self.infra_changed = bool(self.changes)
             ignored = " (only emulator-caused differences)" if changed and not self.changes else ""
             log.detail = f"{len(self.changes)} changes{ignored}"
 
@@ -261,24 +264,27 @@ class Promotion:
             log.detail = f"{ledger.table}: {result}"
 
 
+# The first environment's stages after the gate, each a Promotion method of its name, and what
+# each needs. The unit tests need nothing the build makes, so they run alongside package →
+# upload → plan, none of which changes what the environment runs; apply is the first stage that
+# does, and it waits for both.
+GRAPH = (
+    ("unit-test", ()),
+    ("package", ()),
+    ("upload", ("package",)),
+    ("plan", ("upload",)),
+    ("apply", ("unit-test", "plan")),
+    ("deploy", ("apply",)),
+    ("verify", ("deploy",)),
+)
 # The order a run record's stages are read in (replay compares them so): concurrent stages end
-# in either order. tests/pipeline/test_promote.py holds it to the graph below.
-STAGE_ORDER = ("gate", "unit-test", "package", "upload", "plan", "apply", "deploy", "verify",
-               "record")  # fmt: skip
+# in either order.
+STAGE_ORDER = ("gate", *(name for name, _ in GRAPH), "record")
 
 
 def graph(promotion: Promotion) -> list[Step]:
-    """The first environment's stages after the gate. The unit tests need nothing the build
-    makes, so they run alongside package → upload → plan, none of which changes what the
-    environment runs; apply is the first stage that does, and it waits for both."""
     return [
-        Step("unit-test", promotion.unit_test),
-        Step("package", promotion.package),
-        Step("upload", promotion.upload, needs=("package",)),
-        Step("plan", promotion.plan, needs=("upload",)),
-        Step("apply", promotion.apply, needs=("unit-test", "plan")),
-        Step("deploy", promotion.deploy, needs=("apply",)),
-        Step("verify", promotion.verify, needs=("deploy",)),
+        Step(name, getattr(promotion, name.replace("-", "_")), needs=needs) for name, needs in GRAPH
     ]
 
 

@@ -328,8 +328,7 @@ class Workspace:
         # the same provider at once fail with "file exists" (seen in the Dagger static checks,
         # where preprod and prod init on parallel workers). One init per cache at a time; with
         # the provider cached an init takes about a second.
-        cache = plugin_cache(self.cli_config.parent)
-        cache.mkdir(parents=True, exist_ok=True)
+        cache = plugin_cache(self.cli_config.parent)  # made by write_cli_config
         with (cache / ".install.lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             self.run(args, log)
