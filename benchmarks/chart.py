@@ -49,9 +49,9 @@ def gantt(result: dict[str, Any], target: Path) -> None:
     for axis, (name, run) in zip(axes[:, 0], runs.items(), strict=True):
         spans, critical = run["timeline"], set(run.get("critical_path", []))
         for row, span in enumerate(spans):
-            color = (
-                FAILED if span["status"] != "ok" else CRITICAL if span["name"] in critical else OTHER
-            )
+            color = CRITICAL if span["name"] in critical else OTHER
+            if span["status"] != "ok":
+                color = FAILED
             axis.barh(row, span["end"] - span["start"], left=span["start"], color=color)
         axis.set_yticks(range(len(spans)), [span["name"] for span in spans])
         axis.invert_yaxis()
