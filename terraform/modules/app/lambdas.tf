@@ -12,7 +12,6 @@ module "ingestion" {
   policy_json        = data.aws_iam_policy_document.ingestion.json
   environment_variables = {
     ENVIRONMENT         = var.environment
-    APP_VERSION         = var.lambda_version
     ITEMS_TABLE         = aws_dynamodb_table.items.name
     ANALYSIS_TOPIC_ARN  = aws_sns_topic.analysis.arn
     NEWSAPI_SECRET_NAME = data.aws_secretsmanager_secret.newsapi.name
@@ -52,7 +51,6 @@ module "analysis" {
   policy_json        = data.aws_iam_policy_document.analysis.json
   environment_variables = {
     ENVIRONMENT = var.environment
-    APP_VERSION = var.lambda_version
     ITEMS_TABLE = aws_dynamodb_table.items.name
   }
 }
@@ -80,6 +78,9 @@ module "dashboard" {
   log_retention_days = var.log_retention_days
   alarm_topic_arn    = aws_sns_topic.alerts.arn
   policy_json        = data.aws_iam_policy_document.dashboard.json
+  # APP_VERSION is the release /health reports. Only the dashboard reads it: elsewhere it would
+  # turn each release's code update into a configuration update as well, which the provider
+  # follows with a wait of its own (5 s) before the code update and its wait.
   environment_variables = {
     ENVIRONMENT           = var.environment
     APP_VERSION           = var.lambda_version
@@ -118,7 +119,6 @@ module "canary" {
   policy_json        = data.aws_iam_policy_document.canary.json
   environment_variables = {
     ENVIRONMENT           = var.environment
-    APP_VERSION           = var.lambda_version
     DASHBOARD_URL         = aws_lambda_function_url.dashboard.function_url
     DASHBOARD_SECRET_NAME = data.aws_secretsmanager_secret.dashboard.name
     ALERTS_TOPIC_ARN      = aws_sns_topic.alerts.arn

@@ -3,7 +3,11 @@
 The semantics are Lambda's: a function error leaves the whole batch to reappear after the
 queue's visibility timeout; with ReportBatchItemFailures only the reported messages stay. The
 queue's own redrive policy (moto implements it on receive) moves a message that keeps failing to
-the DLQ after maxReceiveCount receives."""
+the DLQ after maxReceiveCount receives.
+
+The emulated clock skips the visibility timeout: what stays is made visible again at once. Each
+retry is still a receive, so the redrive happens after the same number of failed deliveries as
+on AWS, where each of them waits out the timeout (18 minutes for a poison message)."""
 
 import time
 from dataclasses import dataclass, field
@@ -117,7 +121,22 @@ def poll_once(runtime: Runtime, mapping: Mapping, report: DrainReport) -> int:
                      for i, m in enumerate(done[start : start + 10])],
         )  # fmt: skip
     report.deleted += len(done)
+    _expire_visibility(runtime, mapping, [m for m in messages if m["MessageId"] in failed])
     return len(messages)
+
+
+def _expire_visibility(runtime: Runtime, mapping: Mapping, kept: list[dict[str, Any]]) -> None:
+    """End the visibility timeout of the messages a delivery left on the queue. It is time
+    passing, not a call of the function's role, so it is signed as the AWS service."""
+    if not kept:
+        return
+    sqs = runtime.target.client("sqs")
+    for start in range(0, len(kept), 10):
+        sqs.change_message_visibility_batch(
+            QueueUrl=mapping.queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                     for i, m in enumerate(kept[start : start + 10])],
+        )  # fmt: skip
 
 
 def in_queue(runtime: Runtime, mapping: Mapping) -> int:
@@ -136,7 +155,7 @@ def in_queue(runtime: Runtime, mapping: Mapping) -> int:
 
 
 def drain(runtime: Runtime, mapping: Mapping, timeout: float = DRAIN_TIMEOUT) -> DrainReport:
-    """Deliver until the queue is empty, in flight included; retries wait out visibility."""
+    """Deliver until the queue is empty, in flight included."""
     report = DrainReport()
     started = time.monotonic()
     while True:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pipeline.adapters.terraform import backend
 from pipeline.errors import StageFailedError
 from pipeline.runtime.function_url import FunctionUrl
 from pipeline.runtime.functions import Runtime
+from pipeline.stages.suites import pytest_command, pytest_environ
 from pipeline.state.stage_log import StageLog
 
 SUITES = ("integration", "canary")
@@ -114,14 +114,13 @@ def run_suite(
 ) -> SuiteResult:
     report = run_dir / f"{name}.xml"
     started = time.monotonic()
-    command = [sys.executable, "-m", "pytest", f"tests/verify/{name}", "-p", "no:cacheprovider",
-               "-q", "-rfE", "--tb=short", f"--maxfail={MAX_FAILURES}",
-               f"--junitxml={report}"]  # fmt: skip
+    command = pytest_command(f"tests/verify/{name}", "-q", "-rfE", "--tb=short",
+                             f"--maxfail={MAX_FAILURES}", f"--junitxml={report}")  # fmt: skip
     if markers:
         command += ["-m", markers]
     try:
         done = subprocess.run(
-            command, cwd=repo, env=environ, capture_output=True, text=True,
+            command, cwd=repo, env=pytest_environ(environ), capture_output=True, text=True,
             timeout=SUITE_TIMEOUT, check=False,
         )  # fmt: skip
         log.write(f"$ pytest tests/verify/{name}\n{done.stdout}{done.stderr}")
