@@ -30,7 +30,6 @@ module "app" {
   github_oidc_provider_arn = var.github_oidc_provider_arn
   isolated_from            = var.isolated_from
   promotes_from            = var.promotes_from
-  disruptive_tests         = var.disruptive_tests
   state_bucket             = var.state_bucket
   lock_table               = var.lock_table
 }

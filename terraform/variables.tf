@@ -132,12 +132,6 @@ variable "isolated_from" {
   type        = list(string)
 }
 
-variable "disruptive_tests" {
-  description = "Whether this environment's verify suites include the disruptive tests; only then may its deployer rotate the dashboard key (the canary alert test does)."
-  type        = bool
-  default     = false
-}
-
 variable "promotes_from" {
   description = "The environment whose validated artifacts this one promotes (\"\" for none); its deployer may read those artifacts and their ledger entries, nothing else."
   type        = string

@@ -7,6 +7,5 @@ github_repository      = "newsflow/newsflow"
 github_environments    = ["preprod"]
 isolated_from          = ["prod"]
 promotes_from          = ""
-disruptive_tests       = true
 state_bucket           = "newsflow-tfstate"
 lock_table             = "newsflow-tflock"

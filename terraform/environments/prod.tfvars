@@ -6,6 +6,5 @@ github_repository      = "newsflow/newsflow"
 github_environments    = ["production", "production-auto"]
 isolated_from          = ["preprod"]
 promotes_from          = "preprod"
-disruptive_tests       = false
 state_bucket           = "newsflow-tfstate"
 lock_table             = "newsflow-tflock"

@@ -24,6 +24,7 @@ REQUIRED = {
     "gate": ["--event", GOOD_EVENT],
     "replay": ["run.json"],
     "emulator": ["status"],
+    "rotate-secret": ["--env", "preprod", "dashboard"],
 }
 Setup = Callable[[Path], list[str]]
 
@@ -138,6 +139,15 @@ def cases() -> list[tuple[str, list[str], Setup | None, int, str]]:
          "emulator is not running"),
         ("verify: nothing deployed", ["verify", "--env", "preprod"], None, 3,
          "nothing is deployed"),
+        ("rotate-secret: missing required", ["rotate-secret"], None, 2, "required"),
+        ("rotate-secret: unknown env", ["rotate-secret", "--env", "staging", "dashboard"], None,
+         2, "unknown environment"),
+        ("rotate-secret: the NewsAPI key", ["rotate-secret", "--env", "prod", "newsapi"], None,
+         2, "the NewsAPI key comes from NewsAPI"),
+        ("rotate-secret: unknown key", ["rotate-secret", "--env", "prod", "database"], None, 2,
+         "'database' is not a key this pipeline generates"),
+        ("rotate-secret: nothing deployed", ["rotate-secret", "--env", "preprod", "dashboard"],
+         None, 3, "emulator is not running"),
     ]  # fmt: skip
     for name, (setup, expected) in RUN_RECORDS.items():
         code = 3 if name == "dirty sha" else 2

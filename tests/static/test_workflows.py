@@ -127,6 +127,72 @@ def test_promote_yml_gates_then_promotes_preprod_then_prod() -> None:
                        for s in jobs[name]["steps"])  # fmt: skip
 
 
+# The only conditions promote.yml may carry: the gate's block, and the run record's upload,
+# which runs whatever happened. Seed 003's first lesson was a CI that silently skipped Terraform.
+GATE_CONDITIONS = {
+    "preprod": "needs.gate.outputs.preprod != 'block'",
+    "prod": "needs.gate.outputs.prod != 'block'",
+}
+
+
+def ways_to_skip_a_promotion(workflow: dict[str, Any]) -> list[str]:
+    """What in promote.yml could let a merge to main go by without its promotion running."""
+    found = []
+    triggers = workflow["on"]
+    push = triggers.get("push") if isinstance(triggers, dict) else None
+    if not isinstance(push, dict) or push.get("branches") != ["main"]:
+        found.append(f"on.push must be exactly branches [main], not {push!r}")
+    else:
+        found += [f"on.push.{key} filters merges" for key in sorted(set(push) - {"branches"})]
+    for name, job in workflow["jobs"].items():
+        wanted = GATE_CONDITIONS.get(name)
+        if job.get("if") != wanted:
+            found.append(f"jobs.{name}.if is {job.get('if')!r}, not {wanted!r}")
+        if job.get("continue-on-error"):
+            found.append(f"jobs.{name} continues on error")
+        for step in job.get("steps", []):
+            label = step.get("name") or step.get("uses") or "a step"
+            uploads = "upload-artifact" in step.get("uses", "")
+            if "if" in step and not (uploads and step["if"] == "always()"):
+                found.append(f"jobs.{name}: {label} runs only if {step['if']!r}")
+            if step.get("continue-on-error"):
+                found.append(f"jobs.{name}: {label} continues on error")
+    for name in GATE_CONDITIONS:
+        runs = " ".join(s.get("run", "") for s in workflow["jobs"].get(name, {}).get("steps", []))
+        if f"promote --env {name}" not in runs:
+            found.append(f"jobs.{name} never runs `promote --env {name}`")
+    return found
+
+
+def test_nothing_in_promote_yml_can_skip_a_promotion() -> None:
+    assert ways_to_skip_a_promotion(load(REPO / ".github" / "workflows" / "promote.yml")) == []
+
+
+def _step(workflow: dict[str, Any], job: str, name: str) -> dict[str, Any]:
+    return next(s for s in workflow["jobs"][job]["steps"] if s.get("name") == name)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "finding"),
+    [
+        (lambda w: w["on"]["push"].update(paths=["lambdas/**"]), "on.push.paths filters"),
+        (lambda w: w["on"]["push"].update({"paths-ignore": ["terraform/**"]}), "paths-ignore"),
+        (lambda w: w["on"].update(push={"tags": ["v*"]}), "exactly branches [main]"),
+        (lambda w: w["jobs"]["preprod"].update({"if": "github.ref == 'x'"}), "jobs.preprod.if"),
+        (lambda w: w["jobs"]["prod"].pop("if"), "jobs.prod.if is None"),
+        (lambda w: _step(w, "prod", "Promote to prod").update({"if": "false"}), "runs only if"),
+        (lambda w: w["jobs"]["preprod"].update({"continue-on-error": True}), "continues on error"),
+        (lambda w: _step(w, "preprod", "Promote to preprod").update(run="true"), "never runs"),
+    ],
+    ids=["paths", "paths-ignore", "tags only", "job condition", "no gate condition",
+         "step condition", "continue-on-error", "promote removed"],
+)  # fmt: skip
+def test_a_way_to_skip_a_promotion_is_caught(mutate: Any, finding: str) -> None:
+    workflow = load(REPO / ".github" / "workflows" / "promote.yml")
+    mutate(workflow)
+    assert any(finding in problem for problem in ways_to_skip_a_promotion(workflow))
+
+
 def test_automerge_identifies_dependabot_by_the_pr_author_and_merges_with_an_app_token() -> None:
     job = load(REPO / ".github" / "workflows" / "dependabot-automerge.yml")["jobs"]["automerge"]
     assert job["if"] == "github.event.pull_request.user.login == 'dependabot[bot]'"

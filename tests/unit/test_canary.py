@@ -73,7 +73,7 @@ def test_failure_alerts_and_raises(
     assert any(problem in p for p in alert["problems"])
 
 
-def test_rotated_key_fails_with_401(app: App, dashboard_url: Callable) -> None:
+def test_a_refused_key_fails_with_401_without_leaking_it(app: App, dashboard_url: Callable) -> None:
     dashboard_url(lambda key: (401, b'{"error": "unauthorized"}'))
     with pytest.raises(CanaryFailedError, match="status code 401"):
         handler({}, None)

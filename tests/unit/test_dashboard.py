@@ -2,11 +2,15 @@
 
 import json
 import logging
+import secrets
+from collections.abc import Iterator
 from datetime import datetime
 
 import boto3
 import pytest
 
+from news_common import aws
+from news_dashboard import handler as dashboard
 from news_dashboard.handler import handler
 from tests.unit.conftest import App
 from tests.unit.events import function_url_event
@@ -93,3 +97,51 @@ def test_dashboard_key_never_logged(app: App, caplog: pytest.LogCaptureFixture) 
     _call("/stats", "wrong")
     assert caplog.records
     assert app.dashboard_key not in caplog.text
+
+
+@pytest.fixture(autouse=True)
+def fresh_reread_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with the re-read budget a new sandbox has."""
+    monkeypatch.setattr(dashboard, "_rereads", dashboard._Budget(dashboard.REREADS_PER_MINUTE))
+
+
+def _rotate(app: App) -> str:
+    new = secrets.token_urlsafe(24)
+    boto3.client("secretsmanager").put_secret_value(SecretId="test/dashboard", SecretString=new)
+    return new
+
+
+def test_a_rotation_is_accepted_at_once_and_the_previous_key_until_the_next(app: App) -> None:
+    assert _call("/health", app.dashboard_key)[0] == 200  # warm: the key is cached
+    rotated = _rotate(app)
+    assert _call("/health", rotated)[0] == 200  # newer than the cache: re-read, then accepted
+    assert _call("/health", app.dashboard_key)[0] == 200  # AWSPREVIOUS
+    newest = _rotate(app)
+    assert _call("/health", newest)[0] == 200
+    assert _call("/health", rotated)[0] == 200
+    assert _call("/health", app.dashboard_key)[0] == 401  # two rotations old
+
+
+@pytest.fixture
+def secret_reads() -> Iterator[list[str]]:
+    """The stage of every GetSecretValue the dashboard makes."""
+    reads: list[str] = []
+
+    def count(params: dict, **_: object) -> None:
+        reads.append(params.get("VersionStage", "AWSCURRENT"))
+
+    events = aws.client("secretsmanager").meta.events
+    events.register("provide-client-params.secrets-manager.GetSecretValue", count)
+    yield reads
+    events.unregister("provide-client-params.secrets-manager.GetSecretValue", count)
+
+
+def test_wrong_keys_reread_the_secret_a_bounded_number_of_times(
+    app: App, secret_reads: list[str]
+) -> None:
+    assert _call("/health", app.dashboard_key)[0] == 200
+    assert secret_reads == ["AWSCURRENT", "AWSPREVIOUS"]  # a cold sandbox reads both once
+    for n in range(dashboard.REREADS_PER_MINUTE + 5):
+        assert _call("/health", f"wrong-{n}")[0] == 401
+    assert len(secret_reads) == 2 + 2 * dashboard.REREADS_PER_MINUTE
+    assert _call("/health", app.dashboard_key)[0] == 200  # the cached key still works

@@ -121,7 +121,8 @@ resource "aws_sns_topic_subscription" "analysis" {
   raw_message_delivery = true
 }
 
-# Secret values never pass through Terraform: the secrets are created and rotated out of band.
+# Secret values never pass through Terraform: the secrets are created out of band, and the
+# dashboard key is rotated by `./pipeline rotate-secret`.
 data "aws_secretsmanager_secret" "newsapi" {
   name = "${local.prefix}newsapi-key"
 }

@@ -157,13 +157,12 @@ data "aws_iam_policy_document" "deployer" {
     resources = ["*"] # these calls have no resource-level permissions
   }
 
-  dynamic "statement" {
-    for_each = var.disruptive_tests ? [1] : []
-    content {
-      sid       = "RotateDashboardKeyInDisruptiveTests"
-      actions   = ["secretsmanager:PutSecretValue"]
-      resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.prefix}dashboard-api-key-*"]
-    }
+  # `./pipeline rotate-secret --env <env> dashboard`: a new AWSCURRENT value, the old one kept as
+  # AWSPREVIOUS (the dashboard accepts both). The NewsAPI key is NewsAPI's to issue.
+  statement {
+    sid       = "RotateDashboardKey"
+    actions   = ["secretsmanager:PutSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.prefix}dashboard-api-key-*"]
   }
 
   dynamic "statement" {

@@ -83,11 +83,6 @@ variable "isolated_from" {
   type        = list(string)
 }
 
-variable "disruptive_tests" {
-  description = "Whether the deployer may rotate the dashboard key, as the disruptive canary test does."
-  type        = bool
-}
-
 variable "promotes_from" {
   description = "The environment whose validated artifacts and ledger entries this one's deployer reads (\"\" for none)."
   type        = string

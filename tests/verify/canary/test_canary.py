@@ -1,10 +1,8 @@
 """The canary is tested before prod relies on it: the health contract it checks, its refusal of
-bad keys, and that it fails loudly (an alert) when the dashboard stops accepting its key."""
+bad keys, and that a rotation of the dashboard's key keeps it green."""
 
-import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -46,68 +44,36 @@ def test_canary_passes_against_a_healthy_dashboard(app: App) -> None:
         assert result.payload["version"] in app.shas
 
 
-@pytest.fixture
-def alerts(app: App) -> Iterator[str]:
-    """A queue subscribed to the alerts topic, removed afterwards."""
-    sqs, sns = app.client("sqs"), app.client("sns")
-    url = sqs.create_queue(QueueName=f"{app.env}-canary-test-{uuid.uuid4().hex[:8]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    topic = app.outputs["alerts_topic_arn"]
-    sqs.set_queue_attributes(
-        QueueUrl=url,
-        Attributes={"Policy": json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": {"Service": "sns.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": topic}},
-            }],
-        })},
-    )  # fmt: skip
-    subscription = sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "false"}
-    )["SubscriptionArn"]
-    yield url
-    sns.unsubscribe(SubscriptionArn=subscription)
-    sqs.delete_queue(QueueUrl=url)
+def _put_key(app: App, value: str) -> None:
+    """A rotation, as `./pipeline rotate-secret` makes it: a new AWSCURRENT value."""
+    app.client("secretsmanager").put_secret_value(SecretId=app.key_secret, SecretString=value)
 
 
 @pytest.mark.disruptive
-def test_canary_alerts_when_the_dashboard_secret_is_rotated_underneath_it(
-    app: App, alerts: str
-) -> None:
-    """The dashboard keeps its cached key while warm; the canary reads the rotated one. It runs
-    only where the suites' role may rotate the key (terraform: disruptive_tests)."""
-    secrets = app.client("secretsmanager")
-    arn = secrets.describe_secret(SecretId=app.key_secret)["ARN"]
+def test_a_rotated_key_keeps_the_canary_green_and_the_old_key_working(app: App) -> None:
+    """The warm dashboard has the old key cached; the canary presents the new one. The old key
+    works until the next rotation (a key two rotations old is refused once a sandbox re-reads,
+    which the unit suite shows; which sandbox serves a request is not the suite's to choose).
+    Disruptive (it changes the key, then puts the original back as a rotation of its own), so
+    it never runs against prod."""
+    arn = app.client("secretsmanager").describe_secret(SecretId=app.key_secret)["ARN"]
     refused = app.may("secretsmanager:PutSecretValue", arn)
     if refused:
         pytest.skip(f"cannot rotate the dashboard key here: {refused}")
     original = app.api_key()
     assert app.get("/health", original).status_code == 200  # the dashboard is warm
-    secrets.put_secret_value(SecretId=app.key_secret, SecretString=uuid.uuid4().hex)
+    rotated = uuid.uuid4().hex
+    _put_key(app, rotated)
     try:
         result = app.invoke("canary", {})
+        assert result.ok, result.error
+        assert result.payload["status_code"] == 200
+        assert app.get("/health", original).status_code == 200  # AWSPREVIOUS
+        following = uuid.uuid4().hex
+        _put_key(app, following)  # the next rotation: now `rotated` is the previous key
+        assert app.get("/health", following).status_code == 200
+        assert app.get("/health", rotated).status_code == 200
     finally:
-        secrets.put_secret_value(SecretId=app.key_secret, SecretString=original)
-    assert not result.ok
-    assert result.error["errorType"] == "CanaryFailedError"
-    deadline = time.monotonic() + 60
-    messages: list[dict] = []
-    while not messages and time.monotonic() < deadline:
-        messages = (
-            app.client("sqs")
-            .receive_message(QueueUrl=alerts, MaxNumberOfMessages=10, WaitTimeSeconds=5)
-            .get("Messages", [])
-        )
-    assert messages, "no alert reached the queue subscribed to the alerts topic"
-    envelope = json.loads(messages[0]["Body"])
-    assert envelope["Subject"] == f"[{app.env}] dashboard canary failed"
-    alert = json.loads(envelope["Message"])
-    assert alert["check"] == "canary" and alert["status_code"] == 401
-    assert original not in messages[0]["Body"]
-    assert app.get("/health", original).status_code == 200  # restored
+        _put_key(app, original)
+    assert app.invoke("canary", {}).ok
+    assert app.get("/health", original).status_code == 200

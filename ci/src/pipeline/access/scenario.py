@@ -1,5 +1,5 @@
-"""`./pipeline check-iam`: the promotions users run, on a fresh emulated account that records
-every call, then the proof over what it recorded.
+"""`./pipeline check-iam`: the promotions, rollback and key rotations users run, on a fresh
+emulated account that records every call, then the proof over what it recorded.
 
 The working tree is what is checked, committed or not: it is snapshotted into a clean commit of
 its own, because prod only takes clean builds. Nothing of the user's own emulated
@@ -63,6 +63,9 @@ class Proof:
             approval = [] if env == envs[0] else ["--approve", APPROVAL]
             found.append((f"promote {env}", ["promote", "--env", env, *approval]))
         found.append((f"rollback {envs[-1]}", ["rollback", "--env", envs[-1], "--to", self.sha]))
+        found += [
+            (f"rotate-secret {env}", ["rotate-secret", "--env", env, "dashboard"]) for env in envs
+        ]
         return found
 
     def run(self, name: str, args: list[str]) -> None:

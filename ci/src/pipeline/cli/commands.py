@@ -36,6 +36,7 @@ GROUPS = {
     "promote and release": ["promote", "gate", "package", "apply", "verify"],
     "inspect": ["status", "history", "metrics"],
     "recover": ["rollback", "replay", "emulator"],
+    "operate": ["rotate-secret"],
     "develop": ["test", "unit-test", "bench", "check-iam"],
 }
 EXAMPLES = """\
@@ -156,6 +157,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     project.check_environment(repo, args.env)
     outcome = verbs.verify_live(repo, args.env, console.progress, args.target)
     return _report(args, outcome, "verify")
+
+
+def cmd_rotate_secret(args: argparse.Namespace) -> int:
+    repo = project.root()
+    project.check_environment(repo, args.env)
+    outcome = verbs.rotate_secret(repo, args.env, args.name, console.progress, args.target)
+    return _report(args, outcome, "rotate-secret")
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -387,9 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     iam = verb(
         "check-iam",
         cmd_check_iam,
-        "Prove every AWS call is allowed for its principal: promote every environment and roll "
-        "back on a fresh emulated account, recording each call, and evaluate them against the "
-        "IAM policies Terraform applied",
+        "Prove every AWS call is allowed for its principal: promote every environment, roll "
+        "back and rotate each dashboard key on a fresh emulated account, recording each call, "
+        "and evaluate them against the IAM policies Terraform applied",
     )
     iam.add_argument("--json", action="store_true", help="print the run record as JSON on stdout")
 
@@ -401,6 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--break-lock", help='take the lock of a run that died, "NAME: REASON" (recorded)'
     )
     back.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
+
+    rot = verb(
+        "rotate-secret",
+        cmd_rotate_secret,
+        "Give an environment's dashboard key a new value; the old one is still accepted until "
+        "the next rotation",
+    )
+    rot.add_argument("name", help="which key: dashboard (NewsAPI issues its own)")
+    rot.add_argument("--env", required=True, help="environment whose key to rotate")
+    rot.add_argument("--target", choices=target.KINDS, help="emulated (default) or aws")
+    rot.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")
 
     hist = verb("history", cmd_history, "List an environment's ledger, newest first")
     hist.add_argument("--env", required=True, help="environment whose ledger to list")

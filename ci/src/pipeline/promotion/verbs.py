@@ -10,7 +10,7 @@ from pipeline.promotion import follow_on
 from pipeline.promotion.first import Promotion
 from pipeline.promotion.follow_on import FollowOnPromotion
 from pipeline.promotion.recorded import Listener, Outcome, RecordedRun
-from pipeline.stages import packaging, verify
+from pipeline.stages import packaging, rotation, verify
 from pipeline.stages import unit_test as unit_test_stage
 from pipeline.state import project, source
 from pipeline.state.ledger import Ledger
@@ -97,4 +97,19 @@ def verify_live(repo: Path, env: str, listener: Listener, kind: str | None) -> O
                                 log, scope)  # fmt: skip
         run.record.data["verify"] = [result.to_json() for result in results]
         ledger.mark_validated(sha, current["digests"], run.record.data["id"])
+    return run.finish()
+
+
+def rotate_secret(repo: Path, env: str, name: str, listener: Listener, kind: str | None) -> Outcome:
+    """A new value for one of the environment's generated keys, as its deployer."""
+    state = project.state_dir(repo)
+    secret = rotation.secret_id(repo, env, name)
+    tgt = target.resolve(repo, state, env, kind, start=False)
+    if tgt is None:
+        raise RefusedError(f"the emulator is not running, so {env} has no keys to rotate")
+    run = RecordedRun(state, "rotate-secret", {"env": env, "secret": name, "target": tgt.kind},
+                      listener, env=env, target=tgt.kind, sha="-")  # fmt: skip
+    rotated = f"{name} key of {env} ({tgt.kind}) rotated"
+    with run.stages(rotated), run.runner.stage("rotate") as log:
+        rotation.rotate(repo, state, env, tgt, secret, log)
     return run.finish()
