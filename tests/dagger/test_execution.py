@@ -18,6 +18,7 @@ from dagger import dag
 
 import newsflow.main
 from pipeline.adapters import emulator
+from pipeline.adapters.target import DEFAULT_REGION, Target
 from tests.dagger.conftest import CREDENTIALS, REPO
 from tests.dagger.executor.calls import Dagger, Result, registered
 from tests.dagger.executor.session import Engine
@@ -202,6 +203,7 @@ def world(dagger_cli: Dagger, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
     yield {
         "call": call,
+        "emulator_endpoint": shared["emulator_endpoint"],
         "preprod": call("promote", env="preprod"),
         "prod refused": call("promote", env="prod"),
         "prod": call("promote", env="prod", approve="alice: reviewed PR 42"),
@@ -283,6 +285,23 @@ def test_rollback_refuses_without_a_previous_release_and_returns_with_to(
     back = world["call"]("rollback", env="prod", to=head(repo))
     assert back.exit_code == 0, back.output
     assert json_tail(back.output)["sha"] == head(repo)
+
+
+def test_rotate_secret_rotates_the_key_in_the_shared_emulator(world: dict) -> None:
+    """As the environment's deployer, in the container: a new AWSCURRENT, the old value kept as
+    AWSPREVIOUS, and neither in what the function returns. The NewsAPI key is refused."""
+    endpoint = world["emulator_endpoint"].replace("tcp://", "http://")
+    sm = Target("emulated", DEFAULT_REGION, endpoint).client("secretsmanager")
+    before = sm.get_secret_value(SecretId="preprod-dashboard-api-key")["SecretString"]
+    rotated = world["call"]("rotate-secret", env="preprod", name="dashboard")
+    assert rotated.exit_code == 0, rotated.output
+    after = sm.get_secret_value(SecretId="preprod-dashboard-api-key")["SecretString"]
+    previous = sm.get_secret_value(SecretId="preprod-dashboard-api-key", VersionStage="AWSPREVIOUS")
+    assert after != before and previous["SecretString"] == before
+    assert before not in rotated.output and after not in rotated.output
+    refused = world["call"]("rotate-secret", env="preprod", name="newsapi")
+    assert refused.exit_code == 1 and "exit code 2" in refused.output, refused.output
+    assert "comes from NewsAPI" in refused.output
 
 
 def test_replay_reproduces_a_record_the_module_produced(world: dict, dagger_cli: Dagger) -> None:

@@ -139,7 +139,7 @@ def test_every_argument_has_a_doc_and_side_effects_are_never_cached() -> None:
             assert parameter.doc, f"{name}({parameter.name}) has no Doc"
     never = {n for n, f in registered().functions.items() if f.cache_policy == "never"}
     assert never == {"apply", "verify", "promote", "rollback", "status", "history", "metrics",
-                     "replay", "gate"}  # fmt: skip
+                     "replay", "gate", "rotate_secret"}  # fmt: skip
     checks = {n for n, f in registered().functions.items() if f.check}
     assert checks == {"lint", "unit_test", "static_checks"}
 
@@ -167,6 +167,7 @@ CALLS = {
     "promote": lambda m: m.promote(env="prod", event=dag.file("event.json", "{}"),
                                    approve="alice: reviewed"),
     "rollback": lambda m: m.rollback(env="prod", to="abc1234"),
+    "rotate_secret": lambda m: m.rotate_secret(env="prod", name="dashboard"),
     "gate": lambda m: m.gate(event=dag.file("event.json", "{}"), at="2026-11-18T12:00:00+00:00"),
     "status": lambda m: m.status(),
     "history": lambda m: m.history(env="prod"),

@@ -327,6 +327,17 @@ class Newsflow:
         return await self.report(self.against_target([*args, "--json"]))
 
     @function(cache="never")
+    async def rotate_secret(
+        self,
+        env: Annotated[str, Doc("Environment whose key to rotate")],
+        name: Annotated[str, Doc("Which key: dashboard (NewsAPI issues its own)")],
+    ) -> str:
+        """A new value for the environment's dashboard key; the old one is still accepted until
+        the next rotation (`./pipeline rotate-secret`). No value is ever returned."""
+        args = ["rotate-secret", "--env", env, name, "--json"]
+        return await self.report(self.against_target(args))
+
+    @function(cache="never")
     async def gate(
         self,
         event: Annotated[dagger.File, Doc("GitHub pull_request event JSON")],
