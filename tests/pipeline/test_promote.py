@@ -109,29 +109,6 @@ def test_status_reports_the_deployment(first: dict, cli: Cli) -> None:
     assert preprod["versions"] == first["versions"]
 
 
-def test_rotate_secret_keeps_the_old_key_and_the_environment_green(first: dict, cli: Cli) -> None:
-    """A new AWSCURRENT, the old value as AWSPREVIOUS, neither printed; then every suite passes
-    against the environment, the canary reading the new key from a dashboard that cached the
-    old one."""
-    secret = "preprod-dashboard-api-key"
-    sm = cli.target().client("secretsmanager")
-    before = sm.get_secret_value(SecretId=secret)["SecretString"]
-    done = cli.run("rotate-secret", "--env", "preprod", "dashboard", "--json")
-    assert done.returncode == 0, done.stderr
-    after = sm.get_secret_value(SecretId=secret)["SecretString"]
-    assert after != before
-    assert sm.get_secret_value(SecretId=secret, VersionStage="AWSPREVIOUS")["SecretString"] == (
-        before
-    )
-    outcome = json.loads(done.stdout)
-    record = Path(outcome["run_record"]).read_text()
-    for value in (before, after):
-        assert value not in done.stdout + done.stderr and value not in record
-    assert json.loads((cli.state / "secrets" / "preprod.json").read_text())["dashboard"] == after
-    code, verified = cli.json("verify", "--env", "preprod")
-    assert code == 0, verified["message"]
-
-
 def test_rerun_without_changes_reuses_everything_and_records_the_approval(
     first: dict, cli: Cli
 ) -> None:
@@ -163,6 +140,30 @@ def test_rerun_without_changes_reuses_everything_and_records_the_approval(
     }
     assert latest["decision"]["preprod"] == "manual" and latest["validated"] is True
     assert record["inputs"]["gate"]["event"]["pull_request"]["user"]["login"] == "dependabot[bot]"
+
+
+def test_rotate_secret_keeps_the_old_key_and_the_environment_green(first: dict, cli: Cli) -> None:
+    """A new AWSCURRENT, the old value as AWSPREVIOUS, neither printed; then every suite passes
+    against the environment, the canary reading the new key from a dashboard that cached the
+    old one. After the re-run test, whose reuse of the first run's validation this verify's own
+    validation would replace."""
+    secret = "preprod-dashboard-api-key"
+    sm = cli.target().client("secretsmanager")
+    before = sm.get_secret_value(SecretId=secret)["SecretString"]
+    done = cli.run("rotate-secret", "--env", "preprod", "dashboard", "--json")
+    assert done.returncode == 0, done.stderr
+    after = sm.get_secret_value(SecretId=secret)["SecretString"]
+    assert after != before
+    assert sm.get_secret_value(SecretId=secret, VersionStage="AWSPREVIOUS")["SecretString"] == (
+        before
+    )
+    outcome = json.loads(done.stdout)
+    record = Path(outcome["run_record"]).read_text()
+    for value in (before, after):
+        assert value not in done.stdout + done.stderr and value not in record
+    assert json.loads((cli.state / "secrets" / "preprod.json").read_text())["dashboard"] == after
+    code, verified = cli.json("verify", "--env", "preprod")
+    assert code == 0, verified["message"]
 
 
 def test_terraform_failure_is_recorded_and_live_unchanged(
