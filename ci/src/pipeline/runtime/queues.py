@@ -126,17 +126,16 @@ def poll_once(runtime: Runtime, mapping: Mapping, report: DrainReport) -> int:
 
 
 def _expire_visibility(runtime: Runtime, mapping: Mapping, kept: list[dict[str, Any]]) -> None:
-    """End the visibility timeout of the messages a delivery left on the queue. It is time
-    passing, not a call of the function's role, so it is signed as the AWS service."""
+    """End the visibility timeout of the messages a delivery left on the queue (one receive's,
+    so at most ten: one batch call). It is time passing, not a call of the function's role, so
+    it is signed as the AWS service."""
     if not kept:
         return
-    sqs = runtime.target.client("sqs")
-    for start in range(0, len(kept), 10):
-        sqs.change_message_visibility_batch(
-            QueueUrl=mapping.queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
-                     for i, m in enumerate(kept[start : start + 10])],
-        )  # fmt: skip
+    runtime.target.client("sqs").change_message_visibility_batch(
+        QueueUrl=mapping.queue_url,
+        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                 for i, m in enumerate(kept)],
+    )  # fmt: skip
 
 
 def in_queue(runtime: Runtime, mapping: Mapping) -> int:
