@@ -24,6 +24,7 @@ module "app" {
   point_in_time_recovery   = var.point_in_time_recovery
   log_retention_days       = var.log_retention_days
   alert_email              = var.alert_email
+  alert_webhook_url        = var.alert_webhook_url
   monthly_budget_usd       = var.monthly_budget_usd
   github_repository        = var.github_repository
   github_environments      = var.github_environments

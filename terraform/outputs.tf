@@ -67,3 +67,13 @@ output "deployer_role_arn" {
   description = "Role GitHub Actions assumes through OIDC for this environment."
   value       = module.app.deployer_role_arn
 }
+
+output "paging_only_alarm_names" {
+  description = "Alarms that page but that a release cannot trip; the traffic watch skips them."
+  value       = module.app.paging_only_alarm_names
+}
+
+output "dashboard_name" {
+  description = "The environment's CloudWatch dashboard."
+  value       = module.app.dashboard_name
+}

@@ -52,8 +52,10 @@ variable "ingestion_schedule" {
   type        = string
 
   validation {
-    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.ingestion_schedule))
-    error_message = "ingestion_schedule must be a rate(...) or cron(...) expression."
+    # The ingestion alarms judge each schedule period, so the period must be known: a rate, of at
+    # most 12 hours (CloudWatch looks back at most a day, and the alarms look at two periods).
+    condition     = can(regex("^rate\\((1 (minute|hour)|[0-9]+ (minutes|hours))\\)$", var.ingestion_schedule)) && try(tonumber(regex("[0-9]+", var.ingestion_schedule)) * (strcontains(var.ingestion_schedule, "hour") ? 60 : 1) <= 720, false)
+    error_message = "ingestion_schedule must be a rate of at most 12 hours, e.g. \"rate(15 minutes)\" or \"rate(2 hours)\": its alarms are set per schedule period."
   }
 }
 
@@ -88,6 +90,19 @@ variable "alert_email" {
   description = "Optional e-mail address subscribed to the alerts topic; empty for none."
   type        = string
   default     = ""
+}
+
+variable "alert_webhook_url" {
+  description = "Optional HTTPS webhook subscribed to the alerts topic, e.g. a paging service's SNS integration URL. It usually embeds a token, so pass it as TF_VAR_alert_webhook_url from a secret, never in tfvars; empty for none."
+  type        = string
+  default     = ""
+  sensitive   = true
+
+  validation {
+    # Plain http only on the loopback, where the emulator's tests receive it.
+    condition     = var.alert_webhook_url == "" || can(regex("^https://[^[:space:]]+$", var.alert_webhook_url)) || can(regex("^http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?/[^[:space:]]*$", var.alert_webhook_url))
+    error_message = "alert_webhook_url must be an https:// URL (or empty for no webhook)."
+  }
 }
 
 variable "monthly_budget_usd" {

@@ -1,9 +1,11 @@
-"""A scripted HTTP server on 127.0.0.1 for tests: one function answers each GET."""
+"""HTTP servers on 127.0.0.1 for tests: a scripted one (one function answers each GET), and a
+webhook that keeps every POST it receives."""
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
+from threading import Condition, Thread
 from typing import Any
 
 # The request (its path and headers) → the status and body to answer with.
@@ -32,6 +34,52 @@ def serving(respond: Respond) -> Iterator[str]:
     Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Webhook:
+    """The JSON bodies POSTed to a webhook, in arrival order."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.bodies: list[dict[str, Any]] = []
+        self.arrived = Condition()
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        """At least `count` bodies, or as many as arrived within `timeout`."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.bodies) >= count, timeout)
+            return list(self.bodies)
+
+
+@contextmanager
+def webhook() -> Iterator[Webhook]:
+    """A webhook endpoint that answers 200 to every POST and keeps its JSON body."""
+    hook: Webhook
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with hook.arrived:
+                hook.bodies.append(json.loads(body))
+                hook.arrived.notify_all()
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    hook = Webhook(f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts")
+    Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield hook
     finally:
         server.shutdown()
         server.server_close()

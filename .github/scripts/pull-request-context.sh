@@ -5,11 +5,17 @@
 set -euo pipefail
 out="${1:-.}"
 mkdir -p "$out"
-number="$(gh api "repos/$REPO/commits/$SHA/pulls" --jq '[.[] | select(.merged_at != null)][0].number // empty')"
+number="$(gh api "repos/$REPO/commits/$SHA/pulls" --jq '[.[] | select(.merged_at != null and .base.ref == "main")][0].number // empty')"
 if [ -z "$number" ]; then
-  echo "::error::no merged pull request found for $SHA: only reviewed pull requests are promoted" >&2
+  echo "::error::no pull request merged to main found for $SHA: only reviewed pull requests are promoted" >&2
   exit 1
 fi
-gh api "repos/$REPO/pulls/$number" --jq '{action: "closed", number: .number, pull_request: .}' > "$out/event.json"
+# Who last added each label: a merge's event has no `labeled` sender, and the gate honours an
+# emergency label only from the people its policy allows.
+gh api --paginate "repos/$REPO/issues/$number/events" --jq '.[] | select(.event == "labeled")' \
+  | jq -s 'map({key: .label.name, value: .actor.login}) | from_entries' > "$out/labeled-by.json"
+gh api "repos/$REPO/pulls/$number" --jq '{action: "closed", number: .number, pull_request: .}' \
+  | jq --slurpfile by "$out/labeled-by.json" '. + {labeled_by: $by[0]}' > "$out/event.json"
+rm "$out/labeled-by.json"
 gh api --paginate "repos/$REPO/pulls/$number/commits" --jq '.[]' | jq -s '.' > "$out/commits.json"
 echo "pull request #$number"

@@ -1,6 +1,8 @@
 environment            = "prod"
 ingestion_schedule     = "rate(15 minutes)"
 point_in_time_recovery = true
+monthly_budget_usd     = 100
+alert_email            = "newsflow-alerts+prod@example.com"
 log_retention_days     = 90
 github_repository      = "newsflow/newsflow"
 github_environments    = ["production", "production-auto"]

@@ -139,9 +139,9 @@ def test_every_argument_has_a_doc_and_side_effects_are_never_cached() -> None:
             assert parameter.doc, f"{name}({parameter.name}) has no Doc"
     never = {n for n, f in registered().functions.items() if f.cache_policy == "never"}
     assert never == {"apply", "verify", "promote", "rollback", "status", "history", "metrics",
-                     "replay", "gate", "rotate_secret"}  # fmt: skip
+                     "replay", "gate", "rotate_secret", "audit"}  # fmt: skip
     checks = {n for n, f in registered().functions.items() if f.check}
-    assert checks == {"lint", "unit_test", "static_checks"}
+    assert checks == {"lint", "unit_test", "static_checks", "audit"}
 
 
 def test_the_moto_service_is_the_locked_moto() -> None:
@@ -161,6 +161,7 @@ def test_the_engine_version_is_the_locked_sdk_version() -> None:
 
 CALLS = {
     "unit_test": lambda m: m.unit_test(),
+    "audit": lambda m: m.audit(),
     "package": lambda m: m.package(),
     "apply": lambda m: m.apply(env="preprod"),
     "verify": lambda m: m.verify(env="preprod"),
@@ -209,8 +210,8 @@ def test_each_function_builds_a_valid_pinned_graph(engine: FakeSession, name: st
         assert script.index("rm -f /etc/apt/apt.conf.d/docker-clean") < script.index("apt-get")
 
 
-@pytest.mark.parametrize("name", ["unit_test", "apply", "verify", "promote", "rollback",
-                                  "status", "history", "metrics"])  # fmt: skip
+@pytest.mark.parametrize("name", ["unit_test", "audit", "apply", "verify", "promote",
+                                  "rollback", "status", "history", "metrics"])  # fmt: skip
 def test_exec_args_are_the_local_cli_s(engine: FakeSession, name: str) -> None:
     run(lambda: CALLS[name](module()))
     verb = name.replace("_", "-")
@@ -253,6 +254,18 @@ def test_credentials_reach_containers_only_as_secrets(engine: FakeSession) -> No
             continue
         text = json.dumps([c.args for c in document_calls])
         assert not any(value in text for value in SECRET_VALUES.values())
+
+
+def test_the_alert_webhook_reaches_terraform_only_as_a_secret(engine: FakeSession) -> None:
+    url = "https://events.pagerduty.example/integration/hook-token-value/enqueue"
+    newsflow = with_credentials()
+    newsflow.alert_webhook_url = dag.set_secret("alert-webhook", url)
+    run(lambda: CALLS["promote"](newsflow))
+    secrets = {c.args["name"] for c in engine.named("withSecretVariable")}
+    assert "TF_VAR_alert_webhook_url" in secrets
+    for document_calls in engine.calls():
+        if document_calls[0].name != "setSecret":
+            assert url not in json.dumps([c.args for c in document_calls])
 
 
 def test_localstack_is_optional_and_gets_its_token_as_a_secret(engine: FakeSession) -> None:

@@ -217,6 +217,9 @@ def test_policy_rows(event, commits, metadata, preprod, prod, reason) -> None:
     assert any(reason in r for r in result.reasons), result.reasons
     expected_env = {"auto": "production-auto", "manual": "production", "block": "none"}[prod]
     assert result.environment == expected_env
+    # A manual preprod runs in the environment whose reviewers answer it.
+    expected_preprod = "preprod-reviewed" if preprod == "manual" else "preprod"
+    assert result.github_environments == {"preprod": expected_preprod, "prod": expected_env}
 
 
 def test_freeze_blocks_prod_but_not_preprod() -> None:

@@ -18,6 +18,7 @@ ACCOUNT = "123456789012"
 SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:preprod-newsapi-key-AbCdEf"
 TABLE = f"arn:aws:dynamodb:eu-west-1:{ACCOUNT}:table"
 FUNCTION = f"arn:aws:lambda:eu-west-1:{ACCOUNT}:function"
+DASHBOARDS = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard"  # global: no region
 TOPIC = f"arn:aws:sns:eu-west-1:{ACCOUNT}:preprod-alerts"
 SIGNED = "AWS4-HMAC-SHA256 Credential=AKIATESTCALLS/20261202/eu-west-1/{}/aws4_request"
 
@@ -85,6 +86,8 @@ CASES = [
      {"AlarmName": "preprod-x", "StateValue": "OK", "StateReason": "r"},
      Request("cloudwatch:SetAlarmState", f"arn:aws:cloudwatch:eu-west-1:{ACCOUNT}:alarm:preprod-x"),
      {}),
+    ("cloudwatch", "put_dashboard", {"DashboardName": "preprod-newsflow", "DashboardBody": "{}"},
+     Request("cloudwatch:PutDashboard", f"{DASHBOARDS}/preprod-newsflow"), {}),
     ("sns", "publish", {"TopicArn": TOPIC, "Message": "m"}, Request("sns:Publish", TOPIC), {}),
     ("s3", "copy_object", {"Bucket": "b-two", "Key": "k", "CopySource": "b-one/sha/x.zip"},
      Request("s3:PutObject", "arn:aws:s3:::b-two/k"), {}),

@@ -10,7 +10,8 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from pipeline.adapters import emulator
 from pipeline.runtime.functions import Runtime
 from pipeline.stages import deploy, traffic
 from pipeline.state.ledger import LOCK, Ledger
+from tests.http_server import Webhook, webhook
 from tests.runner import Cli, clone, commit, failing_terraform
 
 pytestmark = pytest.mark.pipeline
@@ -169,18 +171,21 @@ def broken(second: Cli, cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> C
     return runner
 
 
+@pytest.fixture(scope="module")
+def alert_hook() -> Iterator[Webhook]:
+    """The on-call webhook, alive for the rest of the module: once Terraform subscribes it,
+    moto delivers every later alert to it (and fails the publish if nothing listens)."""
+    with webhook() as hook:
+        yield hook
+
+
 def test_prod_canary_failure_mid_soak_rolls_back_and_quarantines(
-    broken: Cli, second: Cli, cli: Cli, tmp_path: Path
+    broken: Cli, second: Cli, cli: Cli, tmp_path: Path, alert_hook: Webhook
 ) -> None:
     before = live(cli)
-    sqs, sns = cli.target().client("sqs"), cli.target().client("sns")
-    alerts = sqs.create_queue(QueueName="prod-alerts-test")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=alerts, AttributeNames=["QueueArn"])
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"]
-                 if t["TopicArn"].endswith(":prod-alerts"))  # fmt: skip
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn["Attributes"]["QueueArn"])
-
-    code, outcome = broken.json("promote", "--env", "prod", "--approve", "bob: release 3")
+    # The webhook reaches Terraform as CI passes it, from a secret through TF_VAR_.
+    hooked = replace(broken, extra_env={"TF_VAR_alert_webhook_url": alert_hook.url})
+    code, outcome = hooked.json("promote", "--env", "prod", "--approve", "bob: release 3")
     assert code == 1
     names = [(s["name"], s["status"]) for s in outcome["stages"]]
     assert names[-3:] == [("shift 10%", "failed"), ("rollback", "ok"), ("record", "ok")]
@@ -192,12 +197,16 @@ def test_prod_canary_failure_mid_soak_rolls_back_and_quarantines(
     entry = prod_ledger(cli).deployments(limit=1)[0]
     assert (entry["result"], entry["versions"]) == ("failed", before)
     assert prod_ledger(cli).quarantined(sha_of(broken)) is not None
-    subjects = set()
-    for _ in range(5):
-        for message in sqs.receive_message(QueueUrl=alerts, MaxNumberOfMessages=10,
-                                           WaitTimeSeconds=1).get("Messages", []):  # fmt: skip
-            subjects.add(json.loads(message["Body"])["Subject"])
-    assert f"[prod] automatic rollback of {sha_of(broken)[:12]}" in subjects
+    # The rollback's alert was delivered over HTTP to the subscribed endpoint, with the sha and
+    # the reason; the webhook URL, a secret, is nowhere in what the run wrote.
+    subject = f"[prod] automatic rollback of {sha_of(broken)[:12]}"
+    [alert] = [b for b in alert_hook.wait_for(1) if b.get("Subject") == subject]
+    assert alert["TopicArn"].endswith(":prod-alerts")
+    message = json.loads(alert["Message"])
+    assert message["sha"] == sha_of(broken) and message["to"] == before
+    assert message["reason"] == record["rollback"]["reason"] != ""
+    assert alert_hook.url not in Path(outcome["run_record"]).read_text()
+    assert alert_hook.url not in json.dumps(outcome)
 
     code, again = broken.json("promote", "--env", "prod", "--approve", "bob: retry")
     assert code == 3

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from pipeline.runtime import alarms, function_url, queues
 from pipeline.runtime.functions import Runtime, log_directory
 from pipeline.runtime.sandbox import find_report
 from tests.functions import ENV, ROLE, account, deploy, zipped
+from tests.http_server import webhook
 
 pytestmark = pytest.mark.pipeline
 
@@ -217,18 +219,37 @@ def test_function_url_translates_http_to_payload_2_and_back(
     }
 
 
-def test_alarm_evaluation_follows_the_alarm_rule(target: Target, runtime: Runtime) -> None:
+def test_alarm_evaluation_follows_the_alarm_rule_and_notifies_its_actions(
+    target: Target, runtime: Runtime
+) -> None:
     deploy(target, "probe", {"probe.py": PROBE})
-    cloudwatch = target.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName="test-probe-errors", Namespace="AWS/Lambda", MetricName="Errors",
-        Dimensions=[{"Name": "FunctionName", "Value": "probe"}], Statistic="Sum", Period=300,
-        EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
-        TreatMissingData="notBreaching",
-    )  # fmt: skip
-    runtime.invoke("probe", {})
-    assert alarms.evaluate(target, "test-") == {"test-probe-errors": "OK"}
+    cloudwatch, sns = target.client("cloudwatch"), target.client("sns")
+    topic = sns.create_topic(Name="test-alarm-actions")["TopicArn"]
+    with webhook() as hook:
+        sns.subscribe(TopicArn=topic, Protocol="http", Endpoint=hook.url)
+        cloudwatch.put_metric_alarm(
+            AlarmName="test-probe-errors", Namespace="AWS/Lambda", MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": "probe"}], Statistic="Sum", Period=300,
+            EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold",
+            TreatMissingData="notBreaching", AlarmActions=[topic], OKActions=[topic],
+        )  # fmt: skip
+        runtime.invoke("probe", {})
+        assert alarms.evaluate(target, "test-") == {"test-probe-errors": "OK"}
+        assert alarms.evaluate(target, "test-") == {"test-probe-errors": "OK"}  # no change
+        runtime.invoke("probe", {"fail": True})
+        assert alarms.evaluate(target, "test-") == {"test-probe-errors": "ALARM"}
+        [alarm] = cloudwatch.describe_alarms(AlarmNames=["test-probe-errors"])["MetricAlarms"]
+        assert alarm["StateValue"] == "ALARM"
+        later = datetime.now(UTC) + timedelta(seconds=30)  # the 5-minute period is 5 s here
+        assert alarms.evaluate(target, "test-", now=later) == {"test-probe-errors": "OK"}
+        # Each change of state reached the subscribed endpoint once, as CloudWatch's message.
+        delivered = hook.wait_for(3, timeout=5)
+    assert [json.loads(b["Message"])["NewStateValue"] for b in delivered] == ["ALARM", "OK"]
+    change = json.loads(delivered[0]["Message"])
+    assert (change["AlarmName"], change["OldStateValue"]) == ("test-probe-errors", "OK")
+    assert change["Trigger"]["MetricName"] == "Errors"
+    assert delivered[0]["Subject"].startswith('ALARM: "test-probe-errors"')
+    # With its subscriber gone, the alarm still changes state: a failed delivery is not an
+    # evaluation's failure.
     runtime.invoke("probe", {"fail": True})
     assert alarms.evaluate(target, "test-") == {"test-probe-errors": "ALARM"}
-    [alarm] = cloudwatch.describe_alarms(AlarmNames=["test-probe-errors"])["MetricAlarms"]
-    assert alarm["StateValue"] == "ALARM"

@@ -4,6 +4,7 @@ an inventory of what was planned, and the deployer roles' isolation."""
 import json
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -13,6 +14,7 @@ from botocore.exceptions import ClientError
 from pipeline.adapters import emulator
 from pipeline.adapters.terraform import plan_diff
 from pipeline.promotion.first import PLAN_FILE, Promotion
+from pipeline.runtime.alarms import evaluate
 from pipeline.state.stage_log import StageLog
 from tests.conftest import REPO
 from tests.environments import deploy_all, emulated
@@ -25,10 +27,12 @@ EXPECTED_TYPES = {
     "aws_cloudwatch_log_group": 4,
     "aws_iam_role": 5,
     "aws_iam_role_policy": 5,
-    "aws_cloudwatch_metric_alarm": 12,
+    "aws_cloudwatch_metric_alarm": 16,
+    "aws_cloudwatch_dashboard": 1,
+    "aws_sns_topic_policy": 1,
     "aws_dynamodb_table": 1,
     "aws_sns_topic": 2,
-    "aws_sns_topic_subscription": 1,
+    "aws_sns_topic_subscription": 2,
     "aws_sqs_queue": 2,
     "aws_s3_bucket": 1,
     "aws_s3_bucket_versioning": 1,
@@ -118,6 +122,30 @@ def test_inventory(env: str, plans: dict[str, tuple[bool, dict]]) -> None:
     [table] = by_type["aws_dynamodb_table"]
     assert table["point_in_time_recovery"][0]["enabled"] is (env == "prod")
     assert [g["name"] for g in table["global_secondary_index"]] == ["by-status-published"]
+    # Alerts reach a person: CloudWatch and Budgets may publish (no AWS managed key in the way),
+    # and someone is subscribed. (moto cannot hold the budget; the tfvars test checks it is on.)
+    alerts = next(t for t in by_type["aws_sns_topic"] if t["name"] == f"{env}-alerts")
+    assert not alerts["kms_master_key_id"]
+    [topic_policy] = by_type["aws_sns_topic_policy"]
+    [grant] = json.loads(topic_policy["policy"])["Statement"]
+    assert sorted(grant["Principal"]["Service"]) == ["budgets.amazonaws.com",
+                                                     "cloudwatch.amazonaws.com"]  # fmt: skip
+    assert (
+        grant["Action"] == "sns:Publish"
+        and "aws:SourceAccount" in grant["Condition"]["StringEquals"]
+    )
+    [email] = [v for v in by_type["aws_sns_topic_subscription"] if v["protocol"] == "email"]
+    assert email["endpoint"].endswith("@example.com")
+    # The ingestion alarms judge its schedule's period, not a fixed five minutes.
+    period = {"preprod": 7200, "prod": 900}[env]
+    by_name = {a["alarm_name"].removeprefix(f"{env}-"): a for a in alarms}
+    assert (by_name["ingestion-stale"]["period"], by_name["ingestion-failing"]["period"]) == (
+        period, period)  # fmt: skip
+    assert by_name["ingestion-stale"]["treat_missing_data"] == "breaching"
+    # The dashboard shows every alarm of the environment.
+    [dashboard] = by_type["aws_cloudwatch_dashboard"]
+    widgets = json.loads(dashboard["dashboard_body"])["widgets"]
+    assert sorted(widgets[0]["properties"]["alarms"]) == sorted(a["arn"] for a in alarms)
 
 
 def test_environments_have_identical_resource_sets(plans: dict[str, tuple[bool, dict]]) -> None:
@@ -191,3 +219,33 @@ def test_preprod_deployer_is_isolated_from_prod(
         )
     finally:
         requests.post(f"{server.endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
+
+
+def test_the_ingestion_alarms_judge_two_schedule_periods(
+    deployed: dict[str, Promotion],
+) -> None:
+    """The applied alarms, evaluated as the emulated CloudWatch does (prod's 15-minute schedule
+    is 15 s there): no run for two periods pages, one missed period does not; errors in both
+    periods page, errors in one do not."""
+    target = deployed["prod"].tgt
+    cloudwatch = target.client("cloudwatch")
+    start = datetime.now(UTC)
+
+    def put(metric: str, value: float, at: datetime) -> None:
+        cloudwatch.put_metric_data(Namespace="AWS/Lambda", MetricData=[{
+            "MetricName": metric, "Value": value, "Timestamp": at, "Unit": "Count",
+            "Dimensions": [{"Name": "FunctionName", "Value": "prod-ingestion"}],
+        }])  # fmt: skip
+
+    def states(at: datetime) -> dict[str, str]:
+        found = evaluate(target, "prod-ingestion-", now=at)
+        return {k.removeprefix("prod-ingestion-"): v for k, v in found.items()}
+
+    put("Invocations", 1, start)
+    put("Errors", 1, start)
+    assert states(start + timedelta(seconds=20)) == {
+        "stale": "OK", "failing": "OK", "errors": "OK", "throttles": "OK"}  # fmt: skip
+    assert states(start + timedelta(seconds=40))["stale"] == "ALARM"
+    put("Invocations", 1, start + timedelta(seconds=15))
+    put("Errors", 1, start + timedelta(seconds=15))
+    assert states(start + timedelta(seconds=25))["failing"] == "ALARM"

@@ -81,3 +81,16 @@ def test_environments_differ_only_in_values() -> None:
     assert keys("preprod") == keys("prod")
     backends = [(TF / "backends" / f"{env}.hcl").read_text() for env in ("preprod", "prod")]
     assert backends[0].replace("preprod", "ENV") == backends[1].replace("prod", "ENV")
+
+
+@pytest.mark.parametrize("env", ["preprod", "prod"])
+def test_every_environment_alerts_a_person_and_has_a_budget(env: str) -> None:
+    """An alert with no subscriber reaches nobody, and a budget of 0 is no budget. The webhook
+    is a secret, so a tfvars file must never carry it."""
+    values = dict(re.findall(r'^(\w+)\s*=\s*"?([^"\n]*)"?', (TF / "environments" / f"{env}.tfvars")
+                             .read_text(), re.M))  # fmt: skip
+    assert re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]+", values.get("alert_email", ""))
+    assert float(values.get("monthly_budget_usd", "0")) > 0
+    assert "alert_webhook_url" not in values
+    body = dict(BLOCK.findall((TF / "variables.tf").read_text()))["alert_webhook_url"]
+    assert "sensitive   = true" in body and "validation" in body

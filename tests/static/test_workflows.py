@@ -112,10 +112,10 @@ def test_dagger_version_equals_the_engine_version() -> None:
 
 def test_promote_yml_gates_then_promotes_preprod_then_prod() -> None:
     jobs = load(REPO / ".github" / "workflows" / "promote.yml")["jobs"]
-    assert list(jobs) == ["gate", "preprod", "prod"]
+    assert list(jobs) == ["gate", "preprod", "prod", "dependabot-failure"]
     assert jobs["preprod"]["needs"] == "gate" and jobs["prod"]["needs"] == ["gate", "preprod"]
     assert jobs["prod"]["environment"] == "${{ needs.gate.outputs.environment }}"
-    assert jobs["preprod"]["environment"] == "preprod"
+    assert jobs["preprod"]["environment"] == "${{ needs.gate.outputs.preprod_environment }}"
     groups = {jobs[j]["concurrency"]["group"] for j in ("preprod", "prod")}
     assert groups == {"deploy-preprod", "deploy-prod"}
     for name in ("preprod", "prod"):
@@ -130,8 +130,18 @@ def test_promote_yml_gates_then_promotes_preprod_then_prod() -> None:
 # The only conditions promote.yml may carry: the gate's block, and the run record's upload,
 # which runs whatever happened. Seed 003's first lesson was a CI that silently skipped Terraform.
 GATE_CONDITIONS = {
-    "preprod": "needs.gate.outputs.preprod != 'block'",
-    "prod": "needs.gate.outputs.prod != 'block'",
+    "preprod": "needs.gate.outputs.preprod != 'block' && inputs.env != 'prod'",
+    "prod": (
+        "!cancelled() && needs.gate.result == 'success' && needs.gate.outputs.prod != 'block' "
+        "&& inputs.env != 'preprod' && (needs.preprod.result == 'success' || "
+        "(inputs.env == 'prod' && needs.preprod.result == 'skipped'))"
+    ),
+}
+
+# Jobs that only report on a promotion, never promote, and run only when one failed.
+REPORT_CONDITIONS = {
+    "dependabot-failure": "failure() && needs.preprod.result == 'failure' "
+    "&& needs.gate.outputs.author == 'dependabot[bot]'",
 }
 
 
@@ -145,7 +155,7 @@ def ways_to_skip_a_promotion(workflow: dict[str, Any]) -> list[str]:
     else:
         found += [f"on.push.{key} filters merges" for key in sorted(set(push) - {"branches"})]
     for name, job in workflow["jobs"].items():
-        wanted = GATE_CONDITIONS.get(name)
+        wanted = GATE_CONDITIONS.get(name, REPORT_CONDITIONS.get(name))
         if job.get("if") != wanted:
             found.append(f"jobs.{name}.if is {job.get('if')!r}, not {wanted!r}")
         if job.get("continue-on-error"):
@@ -208,3 +218,153 @@ def test_dependabot_covers_lambdas_ci_actions_and_terraform() -> None:
                for d in u.get("directories", [u.get("directory")])}  # fmt: skip
     assert {("pip", "/lambdas/ingestion"), ("pip", "/lambdas/analysis"), ("uv", "/ci"),
             ("github-actions", "/"), ("terraform", "/terraform")} <= covered  # fmt: skip
+
+
+def test_each_promotion_subscribes_the_alert_webhook_from_a_secret() -> None:
+    """Every apply must pass the webhook: one without it would plan the subscription away."""
+    workflow = load(REPO / ".github" / "workflows" / "promote.yml")
+    for env in ("preprod", "prod"):
+        step = _step(workflow, env, f"Promote to {env}")
+        assert step["env"]["ALERT_WEBHOOK_URL"] == "${{ secrets.ALERT_WEBHOOK_URL }}"
+        assert "--alert-webhook-url env://ALERT_WEBHOOK_URL" in step["run"]
+        assert '"${hook[@]}"' in step["run"].split(f"promote --env {env}")[0]
+
+
+@pytest.mark.parametrize("env", ["preprod", "prod"])
+def test_each_job_records_its_reviewer_and_passes_the_approval(env: str) -> None:
+    """A `manual` decision is answered by the environment's reviewers, in either job; the job
+    hands the approval to `promote`, which refuses a manual level without one."""
+    workflow = load(REPO / ".github" / "workflows" / "promote.yml")
+    approver = _step(workflow, env, "Approver")
+    assert approver["run"] == ".github/scripts/deployment-approval.sh"
+    assert approver["env"]["DECISION"] == f"${{{{ needs.gate.outputs.{env} }}}}"
+    assert approver["env"]["ENV"] == env
+    run = _step(workflow, env, f"Promote to {env}")["run"]
+    assert '"${approve[@]}"' in run.split("export --path run")[0]
+    names = [s.get("name") for s in workflow["jobs"][env]["steps"]]
+    assert names.index("Approver") < names.index(f"Promote to {env}")
+
+
+@pytest.mark.parametrize(
+    ("decision", "approvals", "code", "written"),
+    [
+        ("manual", '[{"state": "approved", "user": {"login": "alice"}, "comment": "ok"}]', 0,
+         "alice: ok"),
+        ("manual", '[{"state": "rejected", "user": {"login": "bob"}, "comment": null}]', 3, None),
+        ("manual", "[]", 3, None),
+        ("auto", "[]", 0, ""),
+    ],
+    ids=["approved", "only a rejection", "nobody", "auto needs nobody"],
+)  # fmt: skip
+def test_deployment_approval_script(
+    tmp_path: Path, decision: str, approvals: str, code: int, written: str | None
+) -> None:
+    """The script against a stand-in `gh` that answers the approvals API with a recorded
+    response and applies the script's own --jq filter with jq, as gh does."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (tmp_path / "approvals.json").write_text(approvals)
+    gh = bin_dir / "gh"
+    gh.write_text(
+        "#!/usr/bin/env bash\n"
+        '[ "$1 $2" = "api repos/o/r/actions/runs/7/approvals" ] || exit 9\n'
+        f'jq -r "$4" {tmp_path / "approvals.json"}\n'
+    )
+    gh.chmod(0o755)
+    done = subprocess.run(
+        [str(REPO / ".github" / "scripts" / "deployment-approval.sh")],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "GH_TOKEN": "t", "REPO": "o/r", "RUN_ID": "7",
+             "DECISION": decision, "ENV": "preprod"},
+    )  # fmt: skip
+    assert done.returncode == code, done.stderr
+    if written is None:
+        assert "requires an approval for preprod" in done.stderr
+        assert not (tmp_path / "approval.txt").exists()
+    else:
+        assert (tmp_path / "approval.txt").read_text() == written
+
+
+def test_the_ruleset_requires_the_check_ci_yml_reports() -> None:
+    """Auto-merge waits for the required checks, so the ruleset's check must be the exact name
+    ci.yml's job reports, from GitHub Actions, and nobody may bypass it."""
+    ruleset = json.loads((REPO / ".github" / "rulesets" / "main.json").read_text())
+    assert ruleset["target"] == "branch" and ruleset["enforcement"] == "active"
+    assert ruleset["conditions"]["ref_name"]["include"] == ["~DEFAULT_BRANCH"]
+    assert ruleset["bypass_actors"] == []
+    rules = {rule["type"]: rule.get("parameters", {}) for rule in ruleset["rules"]}
+    assert {"deletion", "non_fast_forward", "pull_request"} <= set(rules)
+    checks = rules["required_status_checks"]
+    assert checks["strict_required_status_checks_policy"] is True
+    ci_jobs = load(REPO / ".github" / "workflows" / "ci.yml")["jobs"]
+    job_names = [job["name"] for job in ci_jobs.values()]
+    assert checks["required_status_checks"] == [
+        {"context": name, "integration_id": 15368}
+        for name in job_names  # GitHub Actions
+    ]
+    # Auto-merge never honours a bypass, so a required review would hold every Dependabot merge.
+    assert rules["pull_request"]["required_approving_review_count"] == 0
+
+
+def test_a_dispatched_promotion_checks_out_and_gates_the_sha_it_names() -> None:
+    """workflow_dispatch resumes a held promotion: every job must build, gate and promote the
+    named sha, never the branch head the dispatch ran from."""
+    workflow = load(REPO / ".github" / "workflows" / "promote.yml")
+    inputs = workflow["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["env"]["options"] == ["preprod", "prod"] and inputs["sha"]["required"] is True
+    for name in ("gate", "preprod", "prod"):
+        job = workflow["jobs"][name]
+        [checkout] = [s for s in job["steps"] if "actions/checkout" in s.get("uses", "")]
+        assert checkout["with"]["ref"] == "${{ inputs.sha || github.sha }}", name
+        context = _step(workflow, name, "Pull request of this merge")
+        assert context["env"]["SHA"] == "${{ inputs.sha || github.sha }}", name
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    return done.stdout.strip()
+
+
+def test_a_failed_dependabot_promotion_is_reported_labelled_and_reverted(tmp_path: Path) -> None:
+    """The script against a real git remote and a stand-in `gh` that records each call: the
+    pull request gets the comment (sha and run) and the label, and a branch holding exactly the
+    revert is pushed and proposed against main."""
+    remote, work = tmp_path / "remote.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    subprocess.run(["git", "clone", "-q", str(remote), str(work)], check=True,
+                   capture_output=True)  # fmt: skip
+    ident = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    for content in ("requests==2.31.0\n", "requests==3.0.0\n"):
+        (work / "requirements.txt").write_text(content)
+        _git(work, "add", ".")
+        _git(work, *ident, "commit", "-q", "-m", content.strip())
+    sha = _git(work, "rev-parse", "HEAD")
+    _git(work, "push", "-q", "origin", "main")
+    calls = tmp_path / "gh-calls"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    gh = bin_dir / "gh"
+    gh.write_text(f'#!/usr/bin/env bash\nprintf "%s\\0" "$@" >> {calls}\nprintf "\\n" >> {calls}\n')
+    gh.chmod(0o755)
+    done = subprocess.run(
+        [str(REPO / ".github" / "scripts" / "failed-dependabot-promotion.sh")],
+        cwd=work, capture_output=True, text=True, check=False,
+        env={"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "GH_TOKEN": "t",
+             "REPO": "o/r", "PR": "41", "SHA": sha, "RUN_URL": "https://github.com/o/r/actions/runs/7"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    made = [line.split("\0")[:-1] for line in calls.read_text().splitlines()]
+    comment, label_exists, label, setup, create = made
+    assert label_exists[:3] == ["label", "create", "promotion-failed"] and "--force" in label_exists
+    assert comment[:3] == ["pr", "comment", "41"] and sha in comment[-1]
+    assert "actions/runs/7" in comment[-1]
+    assert label == ["pr", "edit", "41", "--repo", "o/r", "--add-label", "promotion-failed"]
+    assert setup == ["auth", "setup-git"]
+    branch = f"revert-{sha[:12]}"
+    assert create[create.index("--head") + 1] == branch
+    assert create[create.index("--base") + 1] == "main"
+    # The pushed branch is main plus one commit that puts the update's file back.
+    pushed = _git(remote, "rev-parse", branch)
+    assert _git(remote, "rev-parse", f"{pushed}^") == sha
+    assert _git(remote, "show", f"{pushed}:requirements.txt") == "requests==2.31.0"

@@ -93,6 +93,10 @@ class Newsflow:
     localstack_auth_token: Annotated[
         dagger.Secret | None, Doc("LocalStack auth token, for --emulator-kind localstack")
     ] = None
+    alert_webhook_url: Annotated[
+        dagger.Secret | None,
+        Doc("HTTPS webhook subscribed to the alerts topic (it embeds a token, hence a secret)"),
+    ] = None
     operator: Annotated[str, Doc("Who runs the step, for the ledger (CI passes the actor)")] = (
         "dagger"
     )
@@ -159,8 +163,11 @@ class Newsflow:
         return bool(self.aws_access_key_id and self.aws_secret_access_key)
 
     def targeting(self, ctr: dagger.Container) -> dagger.Container:
-        """AWS when credentials were given, else the emulator. Credentials enter only as
-        secrets, and only here: the containers that test and build never see them."""
+        """AWS when credentials were given, else the emulator. Credentials, and the alert
+        webhook Terraform subscribes, enter only as secrets, and only here: the containers that
+        test and build never see them."""
+        if self.alert_webhook_url:
+            ctr = ctr.with_secret_variable("TF_VAR_alert_webhook_url", self.alert_webhook_url)
         if self.has_credentials():
             ctr = (
                 ctr.with_env_variable("PIPELINE_TARGET", "aws")
@@ -246,6 +253,15 @@ class Newsflow:
         """Run the Lambdas' unit tests against an emulator the suite starts
         (`./pipeline unit-test`)."""
         return await self.checked(self.unit_tested())
+
+    @function(cache="never")
+    @check
+    async def audit(self) -> str:
+        """Check every locked dependency against OSV's advisories (`./pipeline audit`); says
+        "skipped" when no advisory database answers. Never cached: advisories appear daily."""
+        ctr = self.tools().with_env_variable("PIPELINE_INVOCATION", uuid.uuid4().hex)
+        return await self.checked(ctr.with_exec(["./pipeline", "audit"],
+                                                expect=dagger.ReturnType.ANY))  # fmt: skip
 
     @function
     def package(self) -> dagger.Directory:

@@ -3,6 +3,14 @@
 # production one would.
 
 locals {
+  # The ingestion schedule's period in seconds ("rate(15 minutes)" → 900), validated at the root.
+  ingestion_period = tonumber(regex("[0-9]+", var.ingestion_schedule)) * (strcontains(var.ingestion_schedule, "hour") ? 3600 : 60)
+
+  # Alarms that page a person but must not roll back a release: whether the schedule ran says
+  # nothing about the code being rolled out, and UserErrors is account-wide, so another
+  # environment in the account moves it. The pipeline's traffic watch skips these.
+  paging_only = ["ingestion-stale", "dynamodb-user-errors"]
+
   alarms = {
     items-throttled = {
       description = "The items table throttled requests."
@@ -17,6 +25,44 @@ locals {
       namespace   = "AWS/DynamoDB"
       metric      = "UserErrors"
       dimensions  = {}
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    ingestion-stale = {
+      description        = "Ingestion has not run in two schedule periods: its schedule or trigger is broken."
+      namespace          = "AWS/Lambda"
+      metric             = "Invocations"
+      dimensions         = { FunctionName = module.ingestion.function_name }
+      statistic          = "Sum"
+      threshold          = 1
+      comparison         = "LessThanThreshold"
+      period             = local.ingestion_period
+      evaluation_periods = 2
+      missing_data       = "breaching" # no invocation at all emits no datapoint
+    }
+    ingestion-failing = {
+      description        = "Ingestion failed in each of its last two schedule periods, Lambda's retries included."
+      namespace          = "AWS/Lambda"
+      metric             = "Errors"
+      dimensions         = { FunctionName = module.ingestion.function_name }
+      statistic          = "Sum"
+      threshold          = 0
+      period             = local.ingestion_period
+      evaluation_periods = 2
+    }
+    alerts-delivery-failed = {
+      description = "SNS failed to deliver an alert to one of its subscribers (the others still get this one)."
+      namespace   = "AWS/SNS"
+      metric      = "NumberOfNotificationsFailed"
+      dimensions  = { TopicName = aws_sns_topic.alerts.name }
+      statistic   = "Sum"
+      threshold   = 0
+    }
+    analysis-delivery-failed = {
+      description = "SNS failed to deliver new items to the analysis queue."
+      namespace   = "AWS/SNS"
+      metric      = "NumberOfNotificationsFailed"
+      dimensions  = { TopicName = aws_sns_topic.analysis.name }
       statistic   = "Sum"
       threshold   = 0
     }
@@ -47,17 +93,18 @@ resource "aws_cloudwatch_metric_alarm" "app" {
   metric_name         = each.value.metric
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
-  period              = 300
-  evaluation_periods  = 1
+  period              = lookup(each.value, "period", 300)
+  evaluation_periods  = lookup(each.value, "evaluation_periods", 1)
   threshold           = each.value.threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
+  comparison_operator = lookup(each.value, "comparison", "GreaterThanThreshold")
+  treat_missing_data  = lookup(each.value, "missing_data", "notBreaching")
   alarm_actions       = [aws_sns_topic.alerts.arn]
   ok_actions          = [aws_sns_topic.alerts.arn]
 }
 
 resource "aws_budgets_budget" "monthly" {
   count        = var.monthly_budget_usd > 0 ? 1 : 0
+  account_id   = local.account_id # the provider's own lookup is skipped against the emulator
   name         = "${local.prefix}${var.project}-monthly"
   budget_type  = "COST"
   limit_amount = tostring(var.monthly_budget_usd)

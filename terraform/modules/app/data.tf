@@ -42,9 +42,37 @@ resource "aws_sns_topic" "analysis" {
   kms_master_key_id = "alias/aws/sns"
 }
 
+# Not under SSE: CloudWatch alarms cannot publish to a topic encrypted with the AWS managed key
+# (its key policy, which nobody can edit, does not let cloudwatch.amazonaws.com use it), so under
+# `alias/aws/sns` no alarm would ever reach anyone. The messages carry alarm names, a sha and a
+# reason, nothing secret; a customer managed key would also give the deployer key-admin rights.
 resource "aws_sns_topic" "alerts" {
-  name              = "${local.prefix}alerts"
-  kms_master_key_id = "alias/aws/sns"
+  #checkov:skip=CKV_AWS_26:CloudWatch and Budgets cannot publish to a topic under the AWS managed key, and the notifications hold nothing secret
+  name = "${local.prefix}alerts"
+}
+
+# The account's own principals are allowed by their IAM policies; the services that notify on the
+# account's behalf need the topic's word, limited to this account.
+data "aws_iam_policy_document" "alerts_topic" {
+  statement {
+    sid       = "AlarmsAndBudgetsOfThisAccount"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com", "budgets.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  arn    = aws_sns_topic.alerts.arn
+  policy = data.aws_iam_policy_document.alerts_topic.json
 }
 
 resource "aws_sns_topic_subscription" "alerts_email" {
@@ -52,6 +80,19 @@ resource "aws_sns_topic_subscription" "alerts_email" {
   topic_arn = aws_sns_topic.alerts.arn
   protocol  = "email"
   endpoint  = var.alert_email
+}
+
+# The chat or paging webhook. Its URL usually embeds a token, so it comes from a secret, never a
+# tfvars file. SNS delivers only once the endpoint confirms the subscription; waiting for that
+# makes an endpoint that never confirms (a bare Slack incoming webhook) fail the apply that adds
+# it, instead of leaving a subscription that silently delivers nothing.
+resource "aws_sns_topic_subscription" "alerts_webhook" {
+  count                           = nonsensitive(var.alert_webhook_url == "") ? 0 : 1
+  topic_arn                       = aws_sns_topic.alerts.arn
+  protocol                        = nonsensitive(startswith(var.alert_webhook_url, "https://") ? "https" : "http")
+  endpoint                        = var.alert_webhook_url
+  endpoint_auto_confirms          = true
+  confirmation_timeout_in_minutes = 5
 }
 
 locals {

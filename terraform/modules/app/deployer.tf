@@ -14,6 +14,7 @@ locals {
     "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.prefix}*",
     "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:${local.prefix}*",
     "arn:${local.partition}:budgets::${local.account_id}:budget/${local.prefix}*",
+    "arn:${local.partition}:cloudwatch::${local.account_id}:dashboard/${local.prefix}*",
   ]
   # IAM matches an ARN's resource part as one string, colons included: ":<env>-" and "/<env>-"
   # anchor the prefix wherever it starts (bucket, queue, topic; table/, rule/, role/; function:,

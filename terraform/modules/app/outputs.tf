@@ -61,6 +61,16 @@ output "alarm_names" {
   )
 }
 
+output "paging_only_alarm_names" {
+  description = "Alarms that page but that a release cannot trip; the traffic watch skips them."
+  value       = [for key in local.paging_only : aws_cloudwatch_metric_alarm.app[key].alarm_name]
+}
+
+output "dashboard_name" {
+  description = "The environment's CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.main.dashboard_name
+}
+
 output "secret_names" {
   description = "Secrets Manager names of the NewsAPI and dashboard keys."
   value       = { newsapi = data.aws_secretsmanager_secret.newsapi.name, dashboard = data.aws_secretsmanager_secret.dashboard.name }

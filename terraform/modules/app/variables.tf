@@ -53,6 +53,12 @@ variable "alert_email" {
   type        = string
 }
 
+variable "alert_webhook_url" {
+  description = "Optional HTTPS endpoint (chat or paging webhook) subscribed to the alerts topic; a secret."
+  type        = string
+  sensitive   = true
+}
+
 variable "monthly_budget_usd" {
   description = "Monthly cost budget with an alert at 80 %; 0 disables it."
   type        = number

@@ -32,3 +32,8 @@ output "alarm_names" {
   description = "Alarms owned by this function."
   value       = [aws_cloudwatch_metric_alarm.errors.alarm_name, aws_cloudwatch_metric_alarm.throttles.alarm_name]
 }
+
+output "alarm_arns" {
+  description = "ARNs of the function's standard alarms, for the environment's dashboard."
+  value       = [aws_cloudwatch_metric_alarm.errors.arn, aws_cloudwatch_metric_alarm.throttles.arn]
+}

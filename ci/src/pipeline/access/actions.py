@@ -247,6 +247,11 @@ def _cloudwatch(call: Call, arn: _Arns, lookup: Lookup) -> Any:
     params = call.params
     if params.get("ResourceARN"):
         return params["ResourceARN"]
+    dashboards = params.get("DashboardNames") or (
+        [params["DashboardName"]] if params.get("DashboardName") else []
+    )
+    if dashboards:  # dashboards are global: no region in their ARN
+        return [arn("cloudwatch", f"dashboard/{name}", regional=False) for name in dashboards]
     names = params.get("AlarmNames") or ([params["AlarmName"]] if params.get("AlarmName") else [])
     if call.operation == "DescribeAlarms" or not names:
         return "*"

@@ -22,6 +22,7 @@ from pipeline.gate import inputs
 from pipeline.promotion import job_summary, orchestrator, replay, rollback, verbs
 from pipeline.promotion.recorded import Outcome
 from pipeline.reports import history, metrics, status
+from pipeline.stages import dependency_audit
 from pipeline.state import project, timeline
 from pipeline.state.ledger import Ledger
 
@@ -37,7 +38,7 @@ GROUPS = {
     "inspect": ["status", "history", "metrics"],
     "recover": ["rollback", "replay", "emulator"],
     "operate": ["rotate-secret"],
-    "develop": ["test", "unit-test", "bench", "check-iam"],
+    "develop": ["test", "unit-test", "audit", "bench", "check-iam"],
 }
 EXAMPLES = """\
 examples:
@@ -80,6 +81,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_unit_test(args: argparse.Namespace) -> int:
     return _report(args, verbs.unit_test(project.root(), console.progress), "unit tests")
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """0 when the database answered and named nothing, 1 when it named advisories; a skip is 0
+    too (an unreachable database is not the code's fault) but says so, and is never "clean"."""
+    report = dependency_audit.audit(project.root())
+    if args.json:
+        print(json.dumps({"status": report.status, "packages": report.packages,
+                          "lock_files": report.lock_files, "findings": report.findings,
+                          "reason": report.reason}, indent=2))  # fmt: skip
+    if report.status == "vulnerable":
+        console.error(report.message())
+        return 1
+    console.err.print(report.message())
+    return 0
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -339,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     unit.add_argument(
         "--export", type=Path, help="also write run.json, outcome.json and summary.md into DIR"
     )
+
+    audit = verb("audit", cmd_audit, "Check every locked dependency against known vulnerabilities")
+    audit.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
     bench = verb("bench", cmd_bench, "Run every benchmark; JSON, markdown and a PNG chart")
     bench.add_argument("--quick", action="store_true", help="one repetition instead of three")

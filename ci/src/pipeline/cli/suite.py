@@ -31,8 +31,9 @@ def parallel_args(pytest_args: list[str]) -> list[str]:
 # suite, on its own, so its load never overlaps the suites whose emulated budgets it would skew.
 ALONE = "tests/dagger/test_execution.py"
 # Debian packages the suite needs, by the command each provides: the Dagger executor's sandboxes
-# (bubblewrap) and its service networks (iproute2).
-DEBIAN_PACKAGES = {"bwrap": "bubblewrap", "ip": "iproute2"}
+# (bubblewrap), its service networks (iproute2), and jq, which the workflows' scripts use as
+# GitHub's runners provide it.
+DEBIAN_PACKAGES = {"bwrap": "bubblewrap", "ip": "iproute2", "jq": "jq"}
 
 
 def ensure_debian_packages() -> None:

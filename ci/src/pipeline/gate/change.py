@@ -37,6 +37,9 @@ class Change:
     action: str | None
     sender_login: str | None
     action_label: str | None
+    # Who last added each label, as the merge's rebuilt event carries it (`labeled_by`, from the
+    # issue events API): after a merge there is no `labeled` event with a sender to read.
+    label_actors: dict[str, str]
     commits: list[Commit] | None  # None: unknown (not given and not fetched)
     metadata: dict[str, Any]
     update_types: list[tuple[str, str]] = field(default_factory=list)  # (dependency, type)
@@ -131,6 +134,13 @@ def metadata_updates(metadata: dict[str, Any]) -> list[tuple[str, str]]:
     return updates
 
 
+def _label_actors(raw: Any) -> dict[str, str]:
+    """Label name → login; anything else in the field is ignored, never trusted."""
+    if not isinstance(raw, dict):
+        return {}
+    return {name: login for name, login in raw.items() if isinstance(login, str) and login}
+
+
 def read(event: Any, commits: list[Commit] | None, metadata: dict[str, Any] | None) -> Change:
     if not isinstance(event, dict):
         raise UsageError("the event file must be a GitHub pull_request event (a JSON object)")
@@ -158,6 +168,7 @@ def read(event: Any, commits: list[Commit] | None, metadata: dict[str, Any] | No
         action=_str(event.get("action")),
         sender_login=_str(_get(event, "sender", "login")),
         action_label=_str(_get(event, "label", "name")),
+        label_actors=_label_actors(event.get("labeled_by")),
         commits=commits,
         metadata=meta,
     )

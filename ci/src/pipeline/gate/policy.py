@@ -37,6 +37,15 @@ class Decision:
         """The GitHub environment the last environment's job runs in (its approval rule)."""
         return GITHUB_ENVIRONMENT[list(self.levels.values())[-1]]
 
+    @property
+    def github_environments(self) -> dict[str, str]:
+        """The GitHub environment each job runs in: a `manual` decision before the last
+        environment is answered by `<env>-reviewed`, which has required reviewers, as the last
+        environment's is by `production`."""
+        *earlier, last = self.levels
+        named = {env: f"{env}-reviewed" if self.levels[env] == "manual" else env for env in earlier}
+        return {**named, last: self.environment}
+
     def for_env(self, env: str) -> str:
         if env not in self.levels:
             raise UsageError(
@@ -52,6 +61,7 @@ class Decision:
         return {
             **self.levels,
             "environment": self.environment,
+            "github_environments": self.github_environments,
             "emergency": self.emergency,
             "frozen": self.frozen,
             "change": self.change,
@@ -269,6 +279,8 @@ def _emergency(change: Change, policy: dict[str, Any]) -> str | None:
         and change.sender_login in allowed
     ):
         return f"label {label!r} added by {change.sender_login}"
+    if change.label_actors.get(label) in allowed:
+        return f"label {label!r} added by {change.label_actors[label]}"
     if change.author_login in allowed:
         return f"label {label!r} on a PR by {change.author_login}"
     return None

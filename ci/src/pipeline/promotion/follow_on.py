@@ -186,7 +186,7 @@ class FollowOnPromotion(Promotion):
                 checks = traffic.watch(
                     seconds,
                     plan.check_interval,
-                    lambda: self.tgt.alarms_firing(f"{self.env}-"),
+                    self.release_alarms_firing,
                     f"alarms fired during the {window} at {percent}%",
                 )
                 log.detail = (
@@ -200,6 +200,12 @@ class FollowOnPromotion(Promotion):
                         self.src.sha, self.digests(), self.record.data["id"]
                     )
                     self.validated = True
+
+    def release_alarms_firing(self) -> list[str]:
+        """The alarms in ALARM that a release can trip: the paging-only ones (a schedule that did
+        not run, an account-wide metric) page a person but must not undo this release."""
+        paging_only = set(self.outputs["paging_only_alarm_names"])
+        return [a for a in self.tgt.alarms_firing(f"{self.env}-") if a not in paging_only]
 
     def roll_back(self, reason: str) -> None:
         """Put `live` back, quarantine the sha and alert; no Terraform involved."""

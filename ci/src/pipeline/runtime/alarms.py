@@ -4,19 +4,31 @@ moto stores metrics and alarms but never evaluates an alarm, and no AWS service 
 into it. So the runtime emits Lambda's Invocations/Errors/Duration per invocation, `evaluate`
 samples SQS queue depths (as CloudWatch does every minute), then applies each alarm's own rule
 (statistic, period, evaluation periods, threshold, comparison, missing data) and sets its state.
+A state change notifies the alarm's actions for the new state with CloudWatch's own message, so
+alerts reach the topic's subscribers as they would on AWS.
 
 Emulated time runs 60x faster, as the emulated soaks do (seconds where AWS takes minutes): an
 alarm with a 5-minute period looks at the last 5 seconds of data."""
 
+import contextlib
+import json
 import operator
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
 if TYPE_CHECKING:  # the target adapter reaches this module; importing it back would be a cycle
     from pipeline.adapters.target import Target
 
 TIME_SCALE = 60
+ACTIONS = {
+    "ALARM": "AlarmActions",
+    "OK": "OKActions",
+    "INSUFFICIENT_DATA": "InsufficientDataActions",
+}
 COMPARISONS: dict[str, Callable[[float, float], bool]] = {
     "GreaterThanThreshold": operator.gt,
     "GreaterThanOrEqualToThreshold": operator.ge,
@@ -62,7 +74,14 @@ def breaching(alarm: dict[str, Any], datapoints: list[dict[str, Any]]) -> bool |
         )
     needed = alarm.get("DatapointsToAlarm") or alarm["EvaluationPeriods"]
     hits = sum(compare(float(point[statistic]), float(alarm["Threshold"])) for point in datapoints)
-    return hits >= min(needed, len(datapoints))
+    # Periods without data count as the alarm says: breaching, not breaching, or (missing,
+    # ignore) left out, judging the periods that have data.
+    treat = alarm.get("TreatMissingData", "missing")
+    if treat == "breaching":
+        hits += max(0, alarm["EvaluationPeriods"] - len(datapoints))
+    elif treat != "notBreaching":
+        needed = min(needed, len(datapoints))
+    return hits >= needed
 
 
 def evaluate(target: "Target", prefix: str, now: datetime | None = None) -> dict[str, str]:
@@ -91,10 +110,46 @@ def evaluate(target: "Target", prefix: str, now: datetime | None = None) -> dict
         verdict = breaching(alarm, datapoints)
         state = {True: "ALARM", False: "OK", None: "INSUFFICIENT_DATA"}[verdict]
         if state != alarm["StateValue"]:
+            reason = f"emulated evaluation of {len(datapoints)} datapoint(s)"
             cloudwatch.set_alarm_state(
-                AlarmName=alarm["AlarmName"],
-                StateValue=state,
-                StateReason=f"emulated evaluation of {len(datapoints)} datapoint(s)",
+                AlarmName=alarm["AlarmName"], StateValue=state, StateReason=reason
             )
+            notify(target, alarm, state, reason, now)
         states[alarm["AlarmName"]] = state
     return states
+
+
+def notify(target: "Target", alarm: dict[str, Any], state: str, reason: str, at: datetime) -> None:
+    """Publish CloudWatch's state-change message to each SNS action of the new state. A failed
+    delivery fails no evaluation, as on AWS, where it only shows in the alarm's history (moto
+    answers a publish whose HTTP subscriber is down with an HTML 500, hence the parser error)."""
+    region = alarm["AlarmArn"].split(":")[3]
+    message = json.dumps({
+        "AlarmName": alarm["AlarmName"],
+        "AlarmDescription": alarm.get("AlarmDescription"),
+        "AWSAccountId": alarm["AlarmArn"].split(":")[4],
+        "NewStateValue": state,
+        "NewStateReason": reason,
+        "StateChangeTime": at.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "Region": region,
+        "AlarmArn": alarm["AlarmArn"],
+        "OldStateValue": alarm["StateValue"],
+        "Trigger": {
+            "MetricName": alarm["MetricName"],
+            "Namespace": alarm["Namespace"],
+            "Statistic": alarm.get("Statistic", "Average").upper(),
+            "Dimensions": [{"name": d["Name"], "value": d["Value"]}
+                           for d in alarm.get("Dimensions", [])],
+            "Period": alarm["Period"],
+            "EvaluationPeriods": alarm["EvaluationPeriods"],
+            "ComparisonOperator": alarm["ComparisonOperator"],
+            "Threshold": float(alarm["Threshold"]),
+            "TreatMissingData": alarm.get("TreatMissingData", "missing"),
+        },
+    })  # fmt: skip
+    subject = f'{state}: "{alarm["AlarmName"]}" in {region}'[:100]
+    sns = target.client("sns")
+    for action in alarm.get(ACTIONS[state], []):
+        if ":sns:" in action:
+            with contextlib.suppress(ClientError, ResponseParserError):
+                sns.publish(TopicArn=action, Subject=subject, Message=message)
