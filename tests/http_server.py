@@ -1,4 +1,4 @@
-"""HTTP servers on 127.0.0.1 for tests: a scripted one (one function answers each GET), and a
+"""HTTP servers on 127.0.0.1 for tests: a scripted one (one function answers each request), and a
 webhook that keeps every POST it receives."""
 
 import json
@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from threading import Condition, Thread
 from typing import Any
 
-# The request (its path and headers) → the status and body to answer with.
+# The request (its method, path, headers and unread body) → the status and body to answer with.
 Respond = Callable[[BaseHTTPRequestHandler], tuple[int, bytes]]
 
 
@@ -25,6 +25,8 @@ def serving(respond: Respond) -> Iterator[str]:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        do_POST = do_GET  # respond reads the body from the handler when it wants it
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""

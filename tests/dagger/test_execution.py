@@ -19,9 +19,12 @@ from dagger import dag
 import newsflow.main
 from pipeline.adapters import emulator
 from pipeline.adapters.target import DEFAULT_REGION, Target
+from tests.advisories import osv
 from tests.dagger.conftest import CREDENTIALS, REPO
+from tests.dagger.executor import container
 from tests.dagger.executor.calls import Dagger, Result, registered
 from tests.dagger.executor.session import Engine
+from tests.http_server import serving
 from tests.runner import Cli, clone
 
 pytestmark = pytest.mark.dagger
@@ -382,3 +385,20 @@ def test_static_checks(dagger_cli: Dagger) -> None:
     result = dagger_cli.call("static-checks")
     assert result.exit_code == 0, result.output[-3000:]
     assert " passed" in result.output and " failed" not in result.output
+
+
+def test_audit_names_an_advisory_and_says_when_it_was_skipped(
+    dagger_cli: Dagger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The audit check as the engine runs it. Its container has this machine's network, where
+    the advisory database is a stand-in on 127.0.0.1 (no call ever leaves the machine)."""
+    hit = lambda name, version: (name, version) == ("requests", "2.32.5")  # noqa: E731
+    with serving(osv(hit, [])) as url:
+        monkeypatch.setitem(container.MACHINE_ENV, "PIPELINE_ADVISORY_URL", url)
+        found = dagger_cli.call("audit")
+    assert found.exit_code == 1, found.output[-2000:]
+    assert "requests 2.32.5: GHSA-9wx4-h78v-vm56" in found.output
+    # The stand-in has stopped: nothing answers, so nothing was checked, and the check says so.
+    skipped = dagger_cli.call("audit")
+    assert skipped.exit_code == 0, skipped.output[-2000:]
+    assert "skipped: no advisory database reachable" in skipped.output
