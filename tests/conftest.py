@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.adapters import emulator
+from pipeline.stages.unit_test import UNIT_EMULATOR_ENV
 from tests import leaks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -20,7 +21,14 @@ collect_ignore = [] if os.environ.get("NEWSFLOW_ENV") else ["verify"]
 
 
 @pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[emulator.Emulator]:
+def moto_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[emulator.Emulator | emulator.External]:
+    """The suite's own moto server, or the one PIPELINE_UNIT_EMULATOR names (unit-test stage)."""
+    given = os.environ.get(UNIT_EMULATOR_ENV)
+    if given:
+        yield emulator.External(given)
+        return
     server = emulator.start(tmp_path_factory.mktemp("moto") / "moto.log")
     yield server
     server.stop()

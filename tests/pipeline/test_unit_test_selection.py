@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.adapters import emulator
 from pipeline.errors import StageFailedError
 from pipeline.stages import unit_test
 from pipeline.state.content_hash import tree_hash
@@ -85,3 +86,36 @@ def test_a_change_to_one_function_reruns_only_the_modules_that_name_it(
     with pytest.raises(StageFailedError, match="unit tests failed"):
         unit_test.run(repo, state, StageLog())
     assert len(list(cache.iterdir())) == 5  # a failure records no pass
+
+
+def test_given_an_emulator_the_suite_runs_against_it_and_remembers_nothing(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PIPELINE_UNIT_EMULATOR=URL ./pipeline unit-test: the whole suite runs against that emulator
+    (whose own log shows the suite's calls, where its own servers would leave it two), and a
+    pass there is not taken for a pass against another emulator: the primed cache is ignored
+    and nothing is added to it."""
+    given = emulator.start(tmp_path / "given.log")
+    try:
+        state = tmp_path / "state"
+        cache = state / "cache" / "unit-test"
+        cache.mkdir(parents=True)
+        for module, paths in unit_test.module_inputs(repo).items():  # as if all had passed
+            (cache / tree_hash(repo, paths)).write_text(f"{module}: primed\n")
+        monkeypatch.setenv(unit_test.UNIT_EMULATOR_ENV, given.endpoint)
+        log = StageLog()
+        unit_test.run(repo, state, log)
+        assert " passed" in log.detail, log.detail
+        assert log.detail.endswith(f", against {given.endpoint}"), log.detail
+        served = (tmp_path / "given.log").read_text().count("HTTP/1.1")
+        assert served > 500, served
+        assert len(list(cache.iterdir())) == len(unit_test.module_inputs(repo))  # none added
+
+        # The emulator a promotion targets (--emulator-endpoint) is never the suite's: its
+        # resets would wipe the environments deployed there.
+        monkeypatch.delenv(unit_test.UNIT_EMULATOR_ENV)
+        monkeypatch.setenv(emulator.ENDPOINT_ENV, given.endpoint)
+        unit_test.run(repo, state, StageLog(), use_cache=False)
+        assert (tmp_path / "given.log").read_text().count("HTTP/1.1") == served
+    finally:
+        given.stop()

@@ -148,6 +148,13 @@ def cases() -> list[tuple[str, list[str], Setup | None, int, str]]:
          "'database' is not a key this pipeline generates"),
         ("rotate-secret: nothing deployed", ["rotate-secret", "--env", "preprod", "dashboard"],
          None, 3, "emulator is not running"),
+        ("--emulator-endpoint: not a URL", ["--emulator-endpoint", "localhost", "status"], None,
+         2, "is not an emulator's base URL"),
+        ("--emulator-endpoint: a path", ["--emulator-endpoint", "http://127.0.0.1:5000/x",
+                                         "status"], None, 2, "http://127.0.0.1:5000 (moto)"),
+        ("--emulator-endpoint: nothing answers",
+         ["--emulator-endpoint", "http://127.0.0.1:9", "history", "--env", "prod"], None, 1,
+         "no emulator answers at http://127.0.0.1:9"),
     ]  # fmt: skip
     for name, (setup, expected) in RUN_RECORDS.items():
         code = 3 if name == "dirty sha" else 2

@@ -142,6 +142,10 @@ def test_inventory(env: str, plans: dict[str, tuple[bool, dict]]) -> None:
     assert (by_name["ingestion-stale"]["period"], by_name["ingestion-failing"]["period"]) == (
         period, period)  # fmt: skip
     assert by_name["ingestion-stale"]["treat_missing_data"] == "breaching"
+    # Those the traffic watch skips: they page, but a release cannot trip them.
+    paging_only = plans[env][1]["planned_values"]["outputs"]["paging_only_alarm_names"]["value"]
+    assert sorted(paging_only) == [f"{env}-{name}" for name in (
+        "alerts-delivery-failed", "dynamodb-user-errors", "ingestion-stale")]  # fmt: skip
     # The dashboard shows every alarm of the environment.
     [dashboard] = by_type["aws_cloudwatch_dashboard"]
     widgets = json.loads(dashboard["dashboard_body"])["widgets"]

@@ -6,10 +6,10 @@ locals {
   # The ingestion schedule's period in seconds ("rate(15 minutes)" → 900), validated at the root.
   ingestion_period = tonumber(regex("[0-9]+", var.ingestion_schedule)) * (strcontains(var.ingestion_schedule, "hour") ? 3600 : 60)
 
-  # Alarms that page a person but must not roll back a release: whether the schedule ran says
-  # nothing about the code being rolled out, and UserErrors is account-wide, so another
-  # environment in the account moves it. The pipeline's traffic watch skips these.
-  paging_only = ["ingestion-stale", "dynamodb-user-errors"]
+  # Alarms that page a person but must not roll back a release: whether the schedule ran, or a
+  # chat webhook took its alert, says nothing about the code being rolled out, and UserErrors is
+  # account-wide, so another environment in the account moves it. The traffic watch skips these.
+  paging_only = ["ingestion-stale", "alerts-delivery-failed", "dynamodb-user-errors"]
 
   alarms = {
     items-throttled = {

@@ -16,10 +16,11 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
-from pipeline.errors import EmulatorError
+from pipeline.errors import EmulatorError, UsageError
 
 HOST = "127.0.0.1"
 START_TIMEOUT = 30.0
@@ -150,6 +151,42 @@ def ensure_running(state_dir: Path) -> tuple[Emulator, bool]:
 
 def external() -> str | None:
     return os.environ.get(ENDPOINT_ENV, "").rstrip("/") or None
+
+
+def use_external(endpoint: str) -> None:
+    """`--emulator-endpoint`: this run, and every process it starts, uses that emulator (moto,
+    LocalStack: any that answers AWS's APIs on one endpoint) instead of its own."""
+    address = urlsplit(endpoint)
+    if (
+        address.scheme not in ("http", "https")
+        or not address.hostname
+        or address.path not in ("", "/")
+    ):
+        raise UsageError(
+            f"--emulator-endpoint {endpoint!r} is not an emulator's base URL; pass scheme, host "
+            "and port, e.g. http://127.0.0.1:5000 (moto) or http://localhost:4566 (LocalStack)"
+        )
+    os.environ[ENDPOINT_ENV] = endpoint.rstrip("/")
+
+
+@dataclass(frozen=True)
+class External:
+    """An emulator someone else runs, as the test harness uses one: reset between tests through
+    moto's API. LocalStack has no such reset, which the first reset says."""
+
+    endpoint: str
+
+    def reset(self) -> None:
+        response = requests.post(f"{self.endpoint}/moto-api/reset", timeout=10)
+        if response.status_code == 404:
+            raise EmulatorError(
+                f"{self.endpoint} has no /moto-api/reset; the unit suite resets the account "
+                "between tests, which only moto allows"
+            )
+        response.raise_for_status()
+
+    def stop(self) -> None:
+        """Not ours to stop."""
 
 
 def attach(endpoint: str) -> None:

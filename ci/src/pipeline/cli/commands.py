@@ -336,8 +336,14 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="pipeline", usage="pipeline VERB [options]", description=ABOUT,
+    parser = _Parser(prog="pipeline", usage="pipeline VERB [options]",
+                     description=ABOUT,
                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument(
+        "--emulator-endpoint", metavar="URL",
+        help="use the AWS emulator at URL (moto, LocalStack) instead of starting one; "
+             "the same as PIPELINE_EMULATOR_ENDPOINT",
+    )  # fmt: skip
     verbs = parser.add_subparsers(dest="verb", required=True, parser_class=_Parser,
                                   metavar="VERB", help=argparse.SUPPRESS)  # fmt: skip
     summaries: dict[str, str] = {}
@@ -486,6 +492,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.pytest_args = extra
     try:
+        if args.emulator_endpoint:
+            emulator.use_external(args.emulator_endpoint)
         return args.handler(args)
     except PipelineError as exc:
         console.error(str(exc))
