@@ -61,27 +61,13 @@ def webhook() -> Iterator[Webhook]:
     """A webhook endpoint that answers 200 to every POST and keeps its JSON body."""
     hook: Webhook
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def keep(handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        body = handler.rfile.read(int(handler.headers.get("Content-Length", 0)))
+        with hook.arrived:
+            hook.bodies.append(json.loads(body))
+            hook.arrived.notify_all()
+        return 200, b""
 
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            with hook.arrived:
-                hook.bodies.append(json.loads(body))
-                hook.arrived.notify_all()
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    hook = Webhook(f"http://127.0.0.1:{server.server_address[1]}/hooks/alerts")
-    Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
+    with serving(keep) as url:
+        hook = Webhook(f"{url}/hooks/alerts")
         yield hook
-    finally:
-        server.shutdown()
-        server.server_close()

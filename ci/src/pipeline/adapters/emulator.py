@@ -185,9 +185,6 @@ class External:
             )
         response.raise_for_status()
 
-    def stop(self) -> None:
-        """Not ours to stop."""
-
 
 def attach(endpoint: str) -> None:
     """Use an emulator the pipeline does not own: it must answer; moto gets its Lambda
