@@ -46,7 +46,7 @@ examples:
   ./pipeline promote --env prod --approve "alice: reviewed PR 42"   # the validated bytes, to prod
   ./pipeline rollback --env prod     # live back to the previous good deployment
   ./pipeline replay run/run.json     # re-run a red CI run's record against a fresh emulator
-  ./pipeline test                    # this repository's whole test suite, plus ruff
+  ./pipeline test                    # this repository's whole test suite, ruff, coverage floors
 
 exit codes: 0 ok, 1 a stage failed, 2 bad input or usage, 3 refused by the gate or a
 precondition. `./pipeline VERB --help` describes a verb."""
@@ -354,7 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
         summaries[name] = help
         return sub
 
-    verb("test", cmd_test, "Run the whole test suite plus ruff; extra arguments go to pytest")
+    verb(
+        "test",
+        cmd_test,
+        "Run the whole test suite, ruff and the coverage floors; extra arguments go to pytest "
+        "(a selection has no floors)",
+    )
 
     unit = verb("unit-test", cmd_unit_test, "Run the Lambdas' unit tests against the emulator")
     unit.add_argument("--json", action="store_true", help="print the outcome as JSON on stdout")

@@ -1,5 +1,5 @@
-"""`pipeline test`: the repository's whole test suite plus ruff and the import contracts, as
-CI runs it."""
+"""`pipeline test`: the repository's whole test suite plus ruff, the import contracts and the
+coverage floors, as CI runs it."""
 
 import os
 import shutil
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.cli import console
+from pipeline.cli import console, coverage_floors
 from pipeline.errors import UsageError
 
 # Most of the suite waits on Terraform and the emulator rather than on a CPU, so it runs on more
@@ -54,7 +54,7 @@ def ensure_debian_packages() -> None:
 
 
 def run(repo: Path, pytest_args: list[str]) -> int:
-    """Lint first (fast), then pytest last so that its summary line closes the output."""
+    """Lint first (fast), then pytest, then the coverage floors of a whole-suite run."""
     if not pytest_args or any("dagger" in arg for arg in pytest_args):
         ensure_debian_packages()
     lint = {
@@ -68,23 +68,33 @@ def run(repo: Path, pytest_args: list[str]) -> int:
         console.err.print(f"[bold]▶ {name}[/]")
         if subprocess.run(command, cwd=repo, check=False).returncode != 0:
             failed.append(name)
+    # Only the whole suite is held to the coverage floors: a selection cannot meet them.
+    whole = not pytest_args
+    floors = coverage_floors.floors(repo) if whole else {}
+    env = coverage_floors.environment(repo) if whole else None
     runs = {"pytest": [*parallel_args(pytest_args), *pytest_args]}
-    if not pytest_args:
+    if whole:
         runs = {
-            "pytest": [*parallel_args([]), "--ignore", ALONE],
-            f"pytest {ALONE} (the Dagger module executed, alone)": ["-p", "no:xdist", ALONE],
-        }
+            "pytest": [*parallel_args([]), "--ignore", ALONE,
+                       *coverage_floors.pytest_args(append=False)],
+            f"pytest {ALONE} (the Dagger module executed, alone)": [
+                "-p", "no:xdist", ALONE, *coverage_floors.pytest_args(append=True)],
+        }  # fmt: skip
     codes = []
     for name, args in runs.items():
         console.err.print(f"[bold]▶ {name}[/]")
         command = [sys.executable, "-m", "pytest", *args]
-        codes.append(subprocess.run(command, cwd=repo, check=False).returncode)
+        codes.append(subprocess.run(command, cwd=repo, env=env, check=False).returncode)
     code = next((c for c in codes if c != 0), 0)
+    short = coverage_floors.check(repo, env, floors) if env is not None else []
+    if short:
+        failed.append("coverage")
     if failed:
         fixes = {
             "ruff check": "`.venv/bin/ruff check --fix .`",
             "ruff format --check": "`.venv/bin/ruff format .`",
             "lint-imports": "the import its report names (README, 'Architecture')",
+            "coverage": coverage_floors.fix(short),
         }
         console.error(f"{', '.join(failed)} failed; fix with {'; '.join(fixes[n] for n in failed)}")
         return 1
