@@ -368,3 +368,28 @@ def test_a_failed_dependabot_promotion_is_reported_labelled_and_reverted(tmp_pat
     pushed = _git(remote, "rev-parse", branch)
     assert _git(remote, "rev-parse", f"{pushed}^") == sha
     assert _git(remote, "show", f"{pushed}:requirements.txt") == "requests==2.31.0"
+
+
+def test_the_security_label_is_created_before_it_is_added(tmp_path: Path) -> None:
+    """The automerge step's own script against a stand-in `gh` that, as GitHub does, refuses to
+    add a label the repository does not have."""
+    step = _step(load(REPO / ".github" / "workflows" / "dependabot-automerge.yml"), "automerge",
+                 "Label security updates")  # fmt: skip
+    bin_dir, labels = tmp_path / "bin", tmp_path / "labels"
+    bin_dir.mkdir()
+    labels.touch()
+    gh = bin_dir / "gh"
+    gh.write_text(
+        "#!/usr/bin/env bash\n"
+        f'if [ "$1 $2" = "label create" ]; then echo "$3" >> {labels}; exit 0; fi\n'
+        f'if [ "$1 $2 $4" = "pr edit --add-label" ] && grep -qx "$5" {labels}; then exit 0; fi\n'
+        "echo \"could not add label: '$5' not found\" >&2; exit 1\n"
+    )
+    gh.chmod(0o755)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GH_TOKEN": "t", "REPO": "o/r",
+           "PR_URL": "https://github.com/o/r/pull/41"}  # fmt: skip
+    assert set(step["env"]) == set(env) - {"PATH"}
+    done = subprocess.run(["bash", "-e", "-c", step["run"]], capture_output=True, text=True,
+                          env=env, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert labels.read_text() == "security\n"
