@@ -75,7 +75,10 @@ def commit(repo: Path, path: str, text: str, message: str = "") -> None:
 
 
 def clone(source: Path, destination: Path) -> Path:
-    subprocess.run(["git", "clone", "-q", str(source), str(destination)], check=True)
+    """A copy, never hardlinks: in a container the source sits in a lower overlayfs layer,
+    where a hardlink is copied up and git refuses it ("hardlink different from source")."""
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(source), str(destination)],
+                   check=True)  # fmt: skip
     return destination
 
 

@@ -402,3 +402,33 @@ def test_audit_names_an_advisory_and_says_when_it_was_skipped(
     skipped = dagger_cli.call("audit")
     assert skipped.exit_code == 0, skipped.output[-2000:]
     assert "skipped: no advisory database reachable" in skipped.output
+
+
+def test_the_test_check_runs_the_suite_in_its_container_sandboxes_included(
+    dagger_cli: Dagger, engine: Engine
+) -> None:
+    """`dagger check` runs `./pipeline test` whole; here, a selection (the whole suite is what
+    runs this test). It includes a test of tests/dagger, which validates against the schema the
+    engine gave the check and runs the module in sandboxes inside the check's own sandbox."""
+    selection = ["tests/gate/test_freeze.py", "tests/dagger/test_execution.py::test_lint"]
+    result = dagger_cli.call("test", pytest_args=selection)
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "All checks passed!" in result.output and "Contracts: 3 kept" in result.output
+    # test_freeze's six cases and test_lint, which ran the module in sandboxes of its own.
+    assert " 7 passed" in result.output and "failed" not in result.output, result.output[-3000:]
+    [tested] = [r for r in engine.executed if r.args == ["./pipeline", "test", *selection]]
+    assert not tested.secrets
+    assert tested.env["NEWSFLOW_DAGGER_SCHEMA"] == newsflow.main.SCHEMA_FILE
+
+
+def test_the_test_check_fails_on_a_failing_test(engine: Engine, tmp_path: Path) -> None:
+    broken = clone(REPO, tmp_path / "broken")
+    planted = broken / "tests" / "gate" / "test_planted.py"
+    planted.write_text("def test_planted() -> None:\n    assert 1 == 2, 'planted failure'\n")
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "add", "."], cwd=broken,
+                   check=True)  # fmt: skip
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "plant"],
+                   cwd=broken, check=True)  # fmt: skip
+    result = Dagger(engine, broken).call("test", pytest_args=["tests/gate/test_planted.py"])
+    assert result.exit_code == 1, result.output[-3000:]
+    assert "planted failure" in result.output and "1 failed" in result.output

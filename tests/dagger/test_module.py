@@ -10,10 +10,11 @@ from typing import Any
 
 import anyio
 import dagger
+import graphql
 import pytest
 from dagger import dag
 
-from newsflow import EmulatorKind, Newsflow, images
+from newsflow import EmulatorKind, Newsflow, images, main
 from pipeline.cli import commands
 from tests.dagger.fake_engine import FakeSession, install, load_schema, uninstall
 
@@ -23,7 +24,6 @@ SCHEMA = load_schema()
 # CLI verbs with no Dagger twin, and why.
 CLI_ONLY = {
     "bench": "benchmarks measure the machine they run on, not a container",
-    "test": "`dagger check` runs the same checks (lint, unit-test, static-checks)",
     "check-iam": "it owns an emulator and runs `./pipeline` itself; no container twin yet",
 }
 # CLI flags with no argument on the Dagger twin, and why.
@@ -35,6 +35,8 @@ FLAGS_THE_MODULE_SETS = {
     "artifacts": "promote passes the package container's directory itself",
     "action": "`dagger call emulator up` starts the service; stopping is ending the call",
 }
+# Dagger arguments that are not a CLI flag, and why.
+ARGUMENTS_THE_CLI_TAKES_AS_IS = {"pytest_args": "`./pipeline test` passes its extra arguments on"}
 # Dagger functions with no CLI verb: the checks, which call CLI verbs themselves.
 DAGGER_ONLY = {"lint", "static_checks"}
 SECRET_VALUES = {"AWS_ACCESS_KEY_ID": "AKIAFAKEKEY0000", "AWS_SECRET_ACCESS_KEY": "s3cr3t/value"}
@@ -100,6 +102,21 @@ def test_every_cli_verb_has_a_dagger_function_and_the_reverse() -> None:
     assert functions - twins - DAGGER_ONLY == set(), "Dagger functions without a CLI verb"
 
 
+def test_the_suite_runs_with_the_engines_schema_no_credential_and_a_tmp_volume(
+    engine: FakeSession,
+) -> None:
+    run(lambda: CALLS["test"](with_credentials()))
+    # Each of stdout, stderr and exitCode sends the whole chain again.
+    suites = [c for c in engine.named("withExec") if c.args["args"][:2] == ["./pipeline", "test"]]
+    assert suites and all(c.args["insecureRootCapabilities"] is True for c in suites)
+    [given] = {c.args["contents"] for c in engine.named("withNewFile")
+               if c.args["path"] == main.SCHEMA_FILE}  # fmt: skip
+    assert set(graphql.build_schema(given).type_map) == set(SCHEMA.type_map)
+    tmp = {c.args["cache"] for c in engine.named("withMountedCache") if c.args["path"] == "/tmp"}
+    assert len(tmp) == 1
+    assert not engine.named("withSecretVariable") and not engine.named("withServiceBinding")
+
+
 def cli_flags(verb: str) -> set[str]:
     parser = commands.build_parser()
     [verbs] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -109,7 +126,8 @@ def cli_flags(verb: str) -> set[str]:
 @pytest.mark.parametrize("verb", sorted(cli_verbs() - set(CLI_ONLY)))
 def test_every_cli_flag_has_a_dagger_argument_and_the_reverse(verb: str) -> None:
     parameters = set(registered().functions[verb.replace("-", "_")].parameters)
-    assert cli_flags(verb) - set(FLAGS_THE_MODULE_SETS) == parameters
+    flags = cli_flags(verb) - set(FLAGS_THE_MODULE_SETS)
+    assert flags == parameters - set(ARGUMENTS_THE_CLI_TAKES_AS_IS)
 
 
 def test_functions_arguments_types_and_defaults() -> None:
@@ -141,7 +159,7 @@ def test_every_argument_has_a_doc_and_side_effects_are_never_cached() -> None:
     assert never == {"apply", "verify", "promote", "rollback", "status", "history", "metrics",
                      "replay", "gate", "rotate_secret", "audit"}  # fmt: skip
     checks = {n for n, f in registered().functions.items() if f.check}
-    assert checks == {"lint", "unit_test", "static_checks", "audit"}
+    assert checks == {"lint", "unit_test", "static_checks", "audit", "test"}
 
 
 def test_the_moto_service_is_the_locked_moto() -> None:
@@ -176,6 +194,7 @@ CALLS = {
     "replay": lambda m: m.replay(record=dag.file("run.json", "{}")),
     "lint": lambda m: m.lint(),
     "static_checks": lambda m: m.static_checks(),
+    "test": lambda m: m.test(),
     "emulator": lambda m: m.emulator(),
 }  # fmt: skip
 
@@ -204,14 +223,14 @@ def test_each_function_builds_a_valid_pinned_graph(engine: FakeSession, name: st
     assert {"/var/cache/apt", "/var/lib/apt/lists", "/root/.terraform.d/plugin-cache"} <= mounted
     env = {c.args["name"]: c.args["value"] for c in engine.named("withEnvVariable")}
     assert env["TF_PLUGIN_CACHE_DIR"] == "/root/.terraform.d/plugin-cache"
-    # The image's docker-clean hook would empty the apt cache volume after every install.
-    for args in (a for a in execs(engine) if "apt-get install" in " ".join(a)):
-        script = args[-1]
-        assert script.index("rm -f /etc/apt/apt.conf.d/docker-clean") < script.index("apt-get")
+    # The image's docker-clean hook would empty the apt cache volume after every install: the
+    # first install removes it first, and the later ones run in its container.
+    script = next(a for a in execs(engine) if "apt-get install" in " ".join(a))[-1]
+    assert script.index("rm -f /etc/apt/apt.conf.d/docker-clean") < script.index("apt-get")
 
 
 @pytest.mark.parametrize("name", ["unit_test", "audit", "apply", "verify", "promote",
-                                  "rollback", "status", "history", "metrics"])  # fmt: skip
+                                  "rollback", "status", "history", "metrics", "test"])  # fmt: skip
 def test_exec_args_are_the_local_cli_s(engine: FakeSession, name: str) -> None:
     run(lambda: CALLS[name](module()))
     verb = name.replace("_", "-")

@@ -4,7 +4,6 @@ catch, each named by principal, action and resource."""
 
 import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from pipeline.runtime import schedules
 from pipeline.runtime.functions import Runtime
 from pipeline.state import project
 from tests.conftest import ACCESS_SUMMARY, REPO
-from tests.runner import Cli
+from tests.runner import Cli, clone
 
 pytestmark = pytest.mark.iam
 ACCOUNT = "123456789012"
@@ -246,8 +245,7 @@ def test_check_iam_names_the_command_that_broke_the_scenario(tmp_path: Path) -> 
     """`./pipeline check-iam` on a working tree whose unit tests fail: the first promotion stops
     at its unit-test stage, the proof says which command failed, records a failed run and leaves
     no emulator running."""
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
+    repo = clone(REPO, tmp_path / "repo")
     broken = (
         "import pytest\n\npytestmark = pytest.mark.unit\n\n\ndef test_broken():\n    assert False\n"
     )
@@ -267,8 +265,7 @@ def test_check_iam_names_the_command_that_broke_the_scenario(tmp_path: Path) -> 
 def test_check_iam_refuses_an_order_the_tfvars_do_not_define(tmp_path: Path) -> None:
     """A working tree that lost preprod's tfvars is refused before any promotion runs, with the
     setting and the fix named, and no emulator is left running."""
-    repo = tmp_path / "repo"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(repo)], check=True)
+    repo = clone(REPO, tmp_path / "repo")
     (repo / "terraform" / "environments" / "preprod.tfvars").unlink()
     state = tmp_path / "state"
     done = Cli(repo, state).run("check-iam", "--json", timeout=600)

@@ -14,7 +14,9 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import dagger
+import graphql
 from dagger import DefaultPath, Doc, Ignore, check, dag, enum_type, function, object_type
+from dagger.client._session import SharedConnection
 
 from newsflow import images
 
@@ -29,6 +31,8 @@ SOURCE = [
     "**/.pytest_cache",
     "**/.ruff_cache",
     "**/.hypothesis",
+    "**/.coverage",
+    "**/.coverage.*",
     "**/.terraform",
     "**/*.tfstate",
     "**/*.tfstate.backup",
@@ -50,6 +54,13 @@ APT_INSTALL = (
     " > /etc/apt/apt.conf.d/keep-cache"
     " && apt-get update -qq && apt-get install -y -qq --no-install-recommends git nodejs npm"
 )
+# What the whole test suite needs beside tools(): bubblewrap and iproute2 for the sandboxes and
+# service networks of tests/dagger's executor, jq for the workflows' scripts.
+SUITE_PACKAGES = "apt-get install -y -qq --no-install-recommends bubblewrap iproute2 jq"
+# tests/dagger validates every query the module makes against Dagger's schema; in a container
+# the schema is the engine's own (tests/dagger/executor/session.py reads this variable).
+SCHEMA_VARIABLE = "NEWSFLOW_DAGGER_SCHEMA"
+SCHEMA_FILE = "/inputs/dagger-schema.graphqls"
 # Terraform's provider plugins, kept across calls instead of downloaded (about 100 MB) each time.
 TF_PLUGIN_CACHE = "/root/.terraform.d/plugin-cache"
 
@@ -415,6 +426,38 @@ class Newsflow:
         return self.emulator_service()
 
     # -- checks for `dagger check` ------------------------------------------------------------
+
+    @function
+    @check
+    async def test(
+        self,
+        pytest_args: Annotated[
+            list[str] | None,
+            Doc("pytest arguments, e.g. a test file; without them, the whole suite"),
+        ] = None,
+    ) -> str:
+        """The repository's whole test suite with ruff, the import contracts and the coverage
+        floors (`./pipeline test`), as .ci/run runs it: pull requests run the gate, promotion,
+        access-proof and robustness suites, not only lint and unit tests.
+
+        Its sandboxes (tests/dagger's executor) need root's capabilities inside the container,
+        and a /tmp off the container's overlayfs, where they mount overlays of their own: a
+        cache volume, on disk (the suite leaves about 6 GB there; pytest keeps its last three
+        runs' directories and deletes older ones). The container holds no credential and binds
+        no service."""
+        # The session's schema: the SDK fetched it from this engine when it connected.
+        schema = await SharedConnection().session.get_schema()
+        ctr = (
+            self.tools()
+            .with_exec(["sh", "-c", f"apt-get update -qq && {SUITE_PACKAGES}"])
+            .with_new_file(SCHEMA_FILE, graphql.print_schema(schema))
+            .with_env_variable(SCHEMA_VARIABLE, SCHEMA_FILE)
+            .with_mounted_cache("/tmp", dag.cache_volume("newsflow-suite-tmp"),  # noqa: S108
+                                sharing=dagger.CacheSharingMode.PRIVATE)
+            .with_exec(["./pipeline", "test", *(pytest_args or [])], expect=dagger.ReturnType.ANY,
+                       insecure_root_capabilities=True)
+        )  # fmt: skip
+        return await self.checked(ctr)
 
     @function
     @check

@@ -41,6 +41,14 @@ MACHINE_ENV = {
     "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
     "NODE_EXTRA_CA_CERTS": "/etc/ssl/certs/ca-certificates.crt",
 }
+# The capabilities the engine's containers keep (the OCI runtime's defaults, as Docker's): no
+# CAP_SYS_ADMIN or CAP_NET_ADMIN, so no mounts, namespaces or sandboxes of an exec's own, unless
+# it asks for insecureRootCapabilities. bubblewrap run by root keeps all of them otherwise.
+DEFAULT_CAPABILITIES = (
+    "CAP_AUDIT_WRITE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_MKNOD", "CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_SETFCAP", "CAP_SETGID",
+    "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
+)  # fmt: skip
 # Where Terraform looks for an implied provider mirror; the host's mirror is bound there.
 TF_MIRROR_AT = "/usr/local/share/terraform/plugins"
 
@@ -108,9 +116,12 @@ class Container:
         _refuse(options, "withMountedCache", allowed={"sharing"})
         return self._then("withMountedCache", path=path, cache=cache)
 
-    def gql_withExec(self, args: list[str], expect: str | None = None, **options: Any) -> Any:
+    def gql_withExec(self, args: list[str], expect: str | None = None,
+                     insecureRootCapabilities: bool | None = None,
+                     **options: Any) -> Any:  # fmt: skip
         _refuse(options, "withExec")
-        return self._then("withExec", args=args, expect=expect or "SUCCESS")
+        return self._then("withExec", args=args, expect=expect or "SUCCESS",
+                          privileged=bool(insecureRootCapabilities))  # fmt: skip
 
     def gql_withFile(self, path: str, source: File, permissions: int | None = None,
                      **options: Any) -> "Container":  # fmt: skip
@@ -256,17 +267,19 @@ def apply(engine: "Engine", container: Container, parent: State | None) -> State
             copy_tree(source.path, target)
     elif op == "withExec":
         upper = engine.store.new_dir()
-        state.result = run(engine, state, upper, args["args"], args["expect"])
+        state.result = run(engine, state, upper, args["args"], args["expect"],
+                           privileged=args["privileged"])  # fmt: skip
         state.layers = (*parent.layers, upper)
     else:
         raise Unsupported(f"Container.{op}")
     return state
 
 
-def run(engine: "Engine", state: State, upper: Path, argv: list[str], expect: str
-        ) -> ExecResult:  # fmt: skip
+def run(engine: "Engine", state: State, upper: Path, argv: list[str], expect: str, *,
+        privileged: bool = False) -> ExecResult:  # fmt: skip
     """One withExec, writing into `upper`: satisfied from the host if it only installs
-    software, else in a sandbox."""
+    software, else in a sandbox (`privileged`: root keeps its capabilities in it, as the
+    engine's insecureRootCapabilities does, so that the exec can make sandboxes of its own)."""
     started = time.monotonic()
     assert state.image is not None
     said = state.image.satisfy(argv, upper)
@@ -274,7 +287,7 @@ def run(engine: "Engine", state: State, upper: Path, argv: list[str], expect: st
         result = ExecResult(argv, 0, said, "", 0.0, dict(state.env))
     else:
         with layers.merged(state.layers, engine.store.new_dir(), upper) as root:
-            result = _sandboxed(engine, state, root, argv, started)
+            result = _sandboxed(engine, state, root, argv, started, privileged)
     engine.executed.append(result)
     ok = {
         "SUCCESS": result.exit_code == 0,
@@ -291,8 +304,8 @@ def run(engine: "Engine", state: State, upper: Path, argv: list[str], expect: st
     return result
 
 
-def _sandboxed(engine: "Engine", state: State, root: Path, argv: list[str], started: float
-               ) -> ExecResult:  # fmt: skip
+def _sandboxed(engine: "Engine", state: State, root: Path, argv: list[str], started: float,
+               privileged: bool) -> ExecResult:  # fmt: skip
     session = engine.session
     netns = session.network_for(state.services) if state.services else None
     # A container holding secrets reaches nothing but its services: a test can never call AWS.
@@ -320,7 +333,10 @@ def _sandboxed(engine: "Engine", state: State, root: Path, argv: list[str], star
     binds.sort(key=lambda b: b[2].count("/"))
     command = [
         "bwrap", "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-        "--hostname", "dagger", *isolated, "--bind", str(root), "/",
+        "--hostname", "dagger", *isolated, "--cap-drop", "ALL",
+        *[arg for cap in (("ALL",) if privileged else DEFAULT_CAPABILITIES)
+          for arg in ("--cap-add", cap)],
+        "--bind", str(root), "/",
         "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
         "--ro-bind", str(hosts), "/etc/hosts",
         "--proc", "/proc", "--dev", "/dev",

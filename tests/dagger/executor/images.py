@@ -17,7 +17,8 @@ from pathlib import Path
 from tests.dagger.executor.objects import EngineError, Unsupported
 
 # What `apt-get install` would bring, by the binaries the steps then call.
-APT_BINARIES = {"git": ["git"], "nodejs": ["node"], "npm": ["npm"], "ca-certificates": []}
+APT_BINARIES = {"git": ["git"], "nodejs": ["node"], "npm": ["npm"], "ca-certificates": [],
+                "bubblewrap": ["bwrap"], "iproute2": ["ip"], "jq": ["jq"]}  # fmt: skip
 # The config of python:3.12-slim (Debian bookworm), as `docker inspect` shows it.
 PYTHON_ENV = {
     "PATH": "/usr/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
