@@ -67,3 +67,18 @@ def test_a_port_held_by_another_program_is_never_trusted(tmp_path: Path) -> None
 def test_unreadable_record_is_ignored(tmp_path: Path) -> None:
     (tmp_path / "emulator.json").write_text("{not json")
     assert emulator.load(tmp_path) is None
+
+
+def test_a_measured_run_does_not_trace_the_emulator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """coverage.py's subprocess hook is left out of moto's environment; the rest is kept."""
+    monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", "serialized-config")
+    monkeypatch.setenv("NEWSFLOW_KEPT", "1")
+    server = emulator.start(tmp_path / "moto.log")
+    try:
+        raw = Path(f"/proc/{server.pid}/environ").read_bytes().split(b"\0")
+        names = {item.split(b"=", 1)[0].decode() for item in raw if item}
+    finally:
+        server.stop()
+    assert "NEWSFLOW_KEPT" in names and "COVERAGE_PROCESS_CONFIG" not in names

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.adapters import emulator
 from pipeline.adapters.terraform import backend, state_lock
-from pipeline.adapters.terraform.workspace import Workspace
+from pipeline.adapters.terraform.workspace import OWN_LOCK_RETRIES, Workspace
 from pipeline.errors import StageFailedError
 from pipeline.state.stage_log import StageLog
 from tests.conftest import REPO
@@ -119,6 +119,44 @@ def test_its_own_lock_is_released_and_the_command_run_again(
     assert f"met the state lock {lock_id} it had taken itself" in text
     assert f"$ terraform force-unlock -force {lock_id}" in text
     assert text.count("$ terraform untaint") == 2
+    assert _lock_item(setup) is None
+
+
+@pytest.mark.parametrize(("recurring", "code"), [(2, 0), (5, 1)], ids=["twice", "beyond the limit"])
+def test_a_recurring_own_lock_is_released_a_bounded_number_of_times(
+    workspace: tuple[Workspace, dict], monkeypatch: pytest.MonkeyPatch, recurring: int, code: int
+) -> None:
+    """Under load each attempt's PutItem can be a retried one again: released each time, up to
+    the limit; past it the run fails on the lock instead of retrying for ever."""
+    work, setup = workspace
+    ahead = lambda: datetime.now(UTC) + timedelta(minutes=1)  # noqa: E731
+    _forge_lock(setup, state_lock.this_holder(), ahead())
+    execute, unlocked = work._execute, []
+
+    def relocking(args: list[str], log: StageLog, timeout: float) -> tuple[int, str]:
+        done = execute(args, log, timeout)
+        if args[0] == "force-unlock":
+            unlocked.append(args[-1])
+            if len(unlocked) < recurring:
+                _forge_lock(setup, state_lock.this_holder(), ahead())
+        return done
+
+    monkeypatch.setattr(work, "_execute", relocking)
+    log = StageLog()
+    if code:
+        with pytest.raises(StageFailedError, match="Error acquiring the state lock"):
+            work.run(LOCKING, log)
+    else:
+        assert work.run(LOCKING, log) == 0
+    attempts = min(recurring, OWN_LOCK_RETRIES) + 1
+    assert "\n".join(log.lines).count("$ terraform untaint") == attempts
+    assert len(unlocked) == min(recurring, OWN_LOCK_RETRIES)
+    if code:  # the last attempt's lock is still there: the run said so and left it
+        assert _lock_item(setup) is not None
+        setup["target"].client("dynamodb").delete_item(
+            TableName=setup["dynamodb_table"],
+            Key={"LockID": {"S": f"{setup['bucket']}/{setup['key']}"}},
+        )
     assert _lock_item(setup) is None
 
 

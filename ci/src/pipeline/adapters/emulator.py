@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -77,6 +78,12 @@ class Emulator:
                 os.kill(self.pid, signal.SIGKILL)
 
 
+def _unmeasured(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment without coverage.py's subprocess hook: a measured test run would trace
+    moto's server too, measuring nothing of ours and slowing every emulated call."""
+    return {k: v for k, v in environ.items() if k != "COVERAGE_PROCESS_CONFIG"}
+
+
 def start(log_path: Path | None = None, *, detach: bool = False, attempts: int = 3) -> Emulator:
     """Start a moto server on a free port and wait until it answers and is configured."""
     failure = ""
@@ -90,7 +97,10 @@ def start(log_path: Path | None = None, *, detach: bool = False, attempts: int =
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=detach,
-                env={**os.environ, "MOTO_RECORDER_FILEPATH": str(_recording_file(log_path))},
+                env={
+                    **_unmeasured(os.environ),
+                    "MOTO_RECORDER_FILEPATH": str(_recording_file(log_path)),
+                },
             )
         finally:
             if log_path:

@@ -27,6 +27,9 @@ from pipeline.state.stage_log import StageLog
 MIRROR_ENV = "PIPELINE_TF_PROVIDER_MIRROR"
 COMMAND_TIMEOUT = 900.0  # a healthy apply of one environment takes about 80 s here
 INTERRUPT_GRACE = 60.0
+# How often a command may meet a lock it took itself and run again; a lock that keeps coming back
+# beyond that is a fault to report, not to retry.
+OWN_LOCK_RETRIES = 3
 # Most of a plan or apply is waiting on the API; more concurrent calls shorten it.
 PARALLELISM = 25
 PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -266,18 +269,22 @@ class Workspace:
         timeout: float = COMMAND_TIMEOUT,
     ) -> int:
         """Run terraform. A state lock the command itself left behind (see `tflock`) is
-        released and the command run once more; any other lock stays and fails the run."""
-        started = time.time()
-        code, stderr = self._execute(args, log, timeout)
-        own = state_lock.conflict(stderr) if code not in ok_codes else None
-        if own and state_lock.left_by_this_command(own, started):
+        released and the command run again, up to OWN_LOCK_RETRIES times (a slow emulator or
+        network can make each attempt's PutItem a retried one); any other lock stays and fails
+        the run."""
+        for attempt in range(OWN_LOCK_RETRIES + 1):
+            started = time.time()
+            code, stderr = self._execute(args, log, timeout)
+            own = state_lock.conflict(stderr) if code not in ok_codes else None
+            mine = own is not None and state_lock.left_by_this_command(own, started)
+            if not mine or attempt == OWN_LOCK_RETRIES:
+                break
             log.write(
                 f"terraform {args[0]} met the state lock {own.id} it had taken itself (a retried "
                 "request); releasing it and running the command again"
             )
             unlock = ["force-unlock", "-force", own.id]
             self._check(unlock, *self._execute(unlock, log, timeout))
-            code, stderr = self._execute(args, log, timeout)
         return self._check(args, code, stderr, ok_codes)
 
     def _execute(self, args: Sequence[str], log: StageLog, timeout: float) -> tuple[int, str]:
