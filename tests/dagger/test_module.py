@@ -15,7 +15,7 @@ import pytest
 from dagger import dag
 
 from newsflow import EmulatorKind, Newsflow, images, main
-from pipeline.cli import commands
+from pipeline.cli import commands, suite
 from tests.dagger.fake_engine import FakeSession, install, load_schema, uninstall
 
 pytestmark = pytest.mark.dagger
@@ -301,3 +301,10 @@ def test_a_failed_step_raises_and_says_where_it_ran(engine: FakeSession) -> None
     engine.values.update(exitCode=1, stderr="error: prod is locked by ci\n")
     with pytest.raises(RuntimeError, match=r"(?s)target: the moto emulator.*prod is locked"):
         run(lambda: CALLS["rollback"](module()))
+
+
+def test_the_suite_container_installs_what_pipeline_test_needs() -> None:
+    """The module installs the suite's Debian packages in a cached layer of their own; the list
+    is suite.DEBIAN_PACKAGES, which `./pipeline test` would otherwise install on every run."""
+    installed = main.SUITE_PACKAGES.split("--no-install-recommends", 1)[1].split()
+    assert sorted(installed) == sorted(suite.DEBIAN_PACKAGES.values())
