@@ -3,12 +3,16 @@ umask and mtime; a corrupted cache entry is detected by digest and rebuilt."""
 
 import hashlib
 import os
+import re
 import shutil
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from pipeline.errors import StageFailedError
 from pipeline.stages import packaging
 from tests.conftest import REPO
 from tests.runner import clone
@@ -80,3 +84,82 @@ def test_unchanged_source_is_served_from_cache(tmp_path: Path, wheels: Path) -> 
     cache = tmp_path / "cache"
     _build_all(REPO, cache, wheels)
     assert all(cached for _, cached in packaging.package_all(REPO, cache))
+
+
+STAND_IN_PIP = '''
+"""Stands in for `pip download` as far as the download directory sees it: each wheel is
+copied in place under its final name, like pip's own copy, pausing half-way through the
+first until the test says go; STAND_IN_FAIL makes it fail the way pip does."""
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+if os.environ.get("STAND_IN_FAIL"):
+    sys.exit("ERROR: No matching distribution found for idna==3.20")
+target = Path(sys.argv[sys.argv.index("-d") + 1])
+signals = Path(os.environ["STAND_IN_SIGNALS"])
+for n, wheel in enumerate(sorted(Path(os.environ["STAND_IN_WHEELS"]).glob("*.whl"))):
+    data = wheel.read_bytes()
+    with open(target / wheel.name, "wb") as out:
+        out.write(data[: len(data) // 2])
+        out.flush()
+        if n == 0:
+            (signals / "half").touch()
+            while not (signals / "go").exists():
+                time.sleep(0.01)
+        out.write(data[len(data) // 2 :])
+'''
+
+
+@pytest.fixture
+def stand_in_pip(tmp_path: Path, wheels: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Puts the stand-in first on the path `python -m pip` searches; returns its signal dir."""
+    package = tmp_path / "stand-in" / "pip"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "__main__.py").write_text(STAND_IN_PIP)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    path = [str(package.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
+    monkeypatch.setenv("STAND_IN_WHEELS", str(wheels))
+    monkeypatch.setenv("STAND_IN_SIGNALS", str(signals))
+    return signals
+
+
+def test_a_download_in_progress_shows_no_half_wheel_to_other_packagers(
+    tmp_path: Path, stand_in_pip: Path
+) -> None:
+    """Functions are packaged at once into one cache: a half-copied wheel under its final name
+    was read, or deleted as a bad download by another pip, by a sibling (CI, issue 19)."""
+    shared = tmp_path / "cache" / "wheels"
+    requirements = REPO / "lambdas" / "analysis" / "requirements.txt"
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        fetching = pool.submit(packaging.fetch_wheels, requirements, shared)
+        try:
+            while not (stand_in_pip / "half").exists():
+                if fetching.done():
+                    pytest.fail(f"the stand-in pip never paused: {fetching.exception()!r}")
+                time.sleep(0.01)
+            seen_mid_download = sorted(p.name for p in shared.glob("*.whl"))
+        finally:
+            (stand_in_pip / "go").touch()
+        fetched = fetching.result()
+    assert seen_mid_download == []
+    assert {wheel.parent for wheel in fetched} == {shared}
+    assert len(fetched) == len(packaging.pins(requirements))
+    assert [p for p in shared.iterdir() if p.is_dir()] == []
+
+
+def test_a_failed_download_names_pip_s_error_and_leaves_no_directory(
+    tmp_path: Path, stand_in_pip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STAND_IN_FAIL", "1")
+    shared = tmp_path / "cache" / "wheels"
+    requirements = REPO / "lambdas" / "analysis" / "requirements.txt"
+    pip_said = re.escape("No matching distribution found for idna==3.20")
+    with pytest.raises(StageFailedError, match=pip_said):
+        packaging.fetch_wheels(requirements, shared)
+    assert list(shared.iterdir()) == []

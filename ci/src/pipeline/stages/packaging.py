@@ -10,9 +10,11 @@ import base64
 import hashlib
 import io
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -79,24 +81,32 @@ def _wheel_for(wheels: Path, name: str, version: str, hashes: set[str]) -> Path 
 
 
 def fetch_wheels(requirements: Path, wheels: Path) -> list[Path]:
-    """Pure-Python wheels for the pins, verified by hash; downloads only what is missing."""
+    """Pure-Python wheels for the pins, verified by hash; downloads only what is missing.
+
+    pip writes into its download directory in place and deletes a file there whose hash it
+    does not expect, which is what another download's half-copied wheel looks like. So pip
+    downloads into a directory of its own, and each wheel is renamed into the shared one:
+    functions packaged at once, and pipelines sharing a cache, see a whole wheel or none."""
     wanted = pins(requirements)
     found = [_wheel_for(wheels, *pin) for pin in wanted]
     if wanted and None in found:
         wheels.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable, "-m", "pip", "download", "--isolated", "--quiet", "--no-deps",
-            "--only-binary=:all:", "--platform", "any", "--implementation", "py",
-            "--python-version", "3.12", "--require-hashes", "-r", str(requirements),
-            "-d", str(wheels),
-        ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise StageFailedError(
-                f"cannot download the wheels pinned in {requirements}: "
-                f"{done.stderr.strip().splitlines()[-1] if done.stderr.strip() else 'pip failed'}"
-                "; check access to the package index, or that every pin has a pure-Python wheel"
-            )
+        with tempfile.TemporaryDirectory(dir=wheels, prefix=".download-") as private:
+            command = [
+                sys.executable, "-m", "pip", "download", "--isolated", "--quiet", "--no-deps",
+                "--only-binary=:all:", "--platform", "any", "--implementation", "py",
+                "--python-version", "3.12", "--require-hashes", "-r", str(requirements),
+                "-d", private,
+            ]  # fmt: skip
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "pip failed"
+                raise StageFailedError(
+                    f"cannot download the wheels pinned in {requirements}: {last}; check access"
+                    " to the package index, or that every pin has a pure-Python wheel"
+                )
+            for wheel in Path(private).glob("*.whl"):
+                os.replace(wheel, wheels / wheel.name)
         found = [_wheel_for(wheels, *pin) for pin in wanted]
     missing = [pin[0] for pin, wheel in zip(wanted, found, strict=True) if wheel is None]
     if missing:
