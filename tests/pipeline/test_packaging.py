@@ -91,7 +91,6 @@ STAND_IN_PIP = '''
 copied in place under its final name, like pip's own copy, pausing half-way through the
 first until the test says go; STAND_IN_FAIL makes it fail the way pip does."""
 import os
-import re
 import sys
 import time
 from pathlib import Path

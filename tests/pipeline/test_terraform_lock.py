@@ -90,6 +90,11 @@ def _forge_lock(setup: dict, who: str, created: datetime) -> str:
     return lock_id
 
 
+def _forge_own_lock(setup: dict) -> str:
+    """The lock a retried PutItem of this very command leaves: its holder, taken just now."""
+    return _forge_lock(setup, state_lock.this_holder(), datetime.now(UTC) + timedelta(minutes=1))
+
+
 def _lock_item(setup: dict) -> dict | None:
     return (
         setup["target"]
@@ -112,7 +117,7 @@ def test_its_own_lock_is_released_and_the_command_run_again(
     work, setup = workspace
     # The retried PutItem cannot be provoked on demand; a lock of this holder dated after the
     # command's start is what it leaves, so this one is dated a minute ahead.
-    lock_id = _forge_lock(setup, state_lock.this_holder(), datetime.now(UTC) + timedelta(minutes=1))
+    lock_id = _forge_own_lock(setup)
     log = StageLog()
     assert work.run(LOCKING, log) == 0
     text = "\n".join(log.lines)
@@ -129,8 +134,7 @@ def test_a_recurring_own_lock_is_released_a_bounded_number_of_times(
     """Under load each attempt's PutItem can be a retried one again: released each time, up to
     the limit; past it the run fails on the lock instead of retrying for ever."""
     work, setup = workspace
-    ahead = lambda: datetime.now(UTC) + timedelta(minutes=1)  # noqa: E731
-    _forge_lock(setup, state_lock.this_holder(), ahead())
+    _forge_own_lock(setup)
     execute, unlocked = work._execute, []
 
     def relocking(args: list[str], log: StageLog, timeout: float) -> tuple[int, str]:
@@ -138,7 +142,7 @@ def test_a_recurring_own_lock_is_released_a_bounded_number_of_times(
         if args[0] == "force-unlock":
             unlocked.append(args[-1])
             if len(unlocked) < recurring:
-                _forge_lock(setup, state_lock.this_holder(), ahead())
+                _forge_own_lock(setup)
         return done
 
     monkeypatch.setattr(work, "_execute", relocking)
